@@ -1,0 +1,49 @@
+// Package accounts describes the mail accounts MailSneaker watches: the config
+// file (TOML in the user config dir), its validation, and where passwords come
+// from (the OS keychain, or a password_command). It imports nothing of ours.
+package accounts
+
+import "time"
+
+// Protocol is the mail protocol of an account.
+type Protocol string
+
+// Protocols MailSneaker speaks.
+const (
+	IMAP Protocol = "imap"
+	POP3 Protocol = "pop3"
+)
+
+// Security is how the connection to the server is protected.
+type Security string
+
+// Security modes. None is only ever used when the config says so explicitly.
+const (
+	TLS      Security = "tls"      // implicit TLS (993, 995)
+	StartTLS Security = "starttls" // STARTTLS / STLS on the plain port (143, 110)
+	None     Security = "none"     // clear text
+)
+
+// Account is one mailbox to watch, as written in config.toml. Defaults are
+// already applied to an Account returned by Load.
+type Account struct {
+	Name            string
+	Protocol        Protocol
+	Host            string
+	Port            int
+	Security        Security
+	Username        string
+	Folders         []string      // IMAP only; default ["INBOX"]
+	PollInterval    time.Duration // POP3, and IMAP servers without IDLE; ≥ 30s
+	CAFile          string        // extra trusted CAs (PEM), for self-hosted servers
+	PasswordCommand string        // run with sh -c; first line of stdout is the password
+	CountExisting   bool          // POP3: mail on the server at the first check counts as new
+	OpenCommand     string        // optional: run when the user clicks one of its mails
+	URL             string        // optional: opened when the user clicks one of its mails
+}
+
+// General holds the [general] table of config.toml.
+type General struct {
+	Notify     bool   // desktop notifications for new mail (default true)
+	QuietHours string // "22:00-07:00": no notifications in that window
+}

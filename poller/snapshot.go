@@ -1,0 +1,48 @@
+package poller
+
+import "time"
+
+// AccountState is where an account's goroutine stands.
+type AccountState int
+
+// Account states.
+const (
+	StateStarting AccountState = iota // not checked yet
+	StateOK                           // the last check succeeded
+	StateError                        // the last check failed; Err says why
+)
+
+// AccountSnapshot is the immutable view of one account.
+type AccountSnapshot struct {
+	Name     string
+	Protocol string // "imap" | "pop3"
+	State    AccountState
+	Err      *CheckError // non-nil in StateError
+	New      int         // how many mails are new (len(NewIDs))
+	NewIDs   []string    // every new mail's id: what Mark all read promotes
+	Mails    []Mail      // the newest new mails, newest first, at most MaxMails
+	Unread   int         // the server's unseen count (IMAP); -1 for POP3 or unknown
+	Checked  time.Time   // end of the last successful check
+	Notice   string      // a one-off remark for the user ("re-baselined: ...")
+	OpenCmd  string      // account's open_command, if any
+	URL      string      // account's url, if any
+}
+
+// Snapshot is the immutable state of every account at one moment. Readers
+// must not modify it; the manager never does after publishing.
+type Snapshot struct {
+	Seq      uint64 // increases with every publication
+	Accounts []AccountSnapshot
+	Total    int // sum of New
+}
+
+// Errors counts the accounts in StateError.
+func (s Snapshot) Errors() int {
+	n := 0
+	for _, a := range s.Accounts {
+		if a.State == StateError {
+			n++
+		}
+	}
+	return n
+}

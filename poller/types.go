@@ -1,0 +1,62 @@
+// Package poller talks to mail servers and decides what is new: one checker
+// per protocol (imap.go, pop3.go), the persisted seen set (seen.go) and the
+// manager that runs one goroutine per account and publishes snapshots.
+package poller
+
+import (
+	"context"
+	"time"
+)
+
+// MaxMails is how many new mails (newest first) a snapshot describes per
+// account; the count and the ids cover all of them.
+const MaxMails = 20
+
+// Mail describes one message for the user.
+type Mail struct {
+	ID        string    // opaque and stable: POP3 UIDL, IMAP imapID(folder, uidvalidity, uid)
+	Folder    string    // IMAP folder; "INBOX" for POP3
+	From      string    // display name, else the address
+	Subject   string    // MIME words decoded
+	Date      time.Time // the Date header; zero if missing or unparsable
+	MessageID string    // the Message-ID header, for matching across UIDVALIDITY changes
+}
+
+// Query is what the caller tells a checker before a check.
+type Query struct {
+	// Want reports whether the caller needs an envelope for id (it is new
+	// and not yet described). Checkers fetch at most MaxMails of them, newest first.
+	Want func(id string) bool
+	// Validity is the UIDVALIDITY the caller's state holds per IMAP folder
+	// (absent: unknown). A folder whose UIDVALIDITY differs is reported in
+	// Inbox.Reset and the Message-IDs of all its unseen mail are fetched.
+	Validity map[string]uint32
+}
+
+// Inbox is what one check found on the server.
+type Inbox struct {
+	// IDs are the candidates for "new": POP3 every UIDL on the server,
+	// IMAP every unseen message of every watched folder.
+	IDs []string
+	// Mails describes ids: those Query.Want asked for (capped) and, for
+	// folders in Reset, every unseen one (Message-ID at least).
+	Mails map[string]Mail
+	// Unread is the server's unseen count (IMAP); -1 when the protocol has none.
+	Unread int
+	// Reset lists IMAP folders whose UIDVALIDITY differs from Query.Validity.
+	Reset []string
+	// Messages is the total number of messages in the watched folders.
+	Messages int
+}
+
+// Checker checks one account. It is used by one goroutine at a time and
+// keeps its connection(s) between checks where the protocol allows.
+type Checker interface {
+	// Check does I/O: it connects if needed and reports what is on the server.
+	Check(ctx context.Context, q Query) (*Inbox, error)
+	// Wait blocks until the server reports a change (IMAP IDLE), d has
+	// elapsed, or ctx is done. It returns nil in the first two cases.
+	Wait(ctx context.Context, d time.Duration) error
+	// Close releases every connection.
+	Close() error
+}
