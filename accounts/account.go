@@ -3,7 +3,11 @@
 // from (the OS keychain, or a password_command). It imports nothing of ours.
 package accounts
 
-import "time"
+import (
+	"net"
+	"strconv"
+	"time"
+)
 
 // Protocol is the mail protocol of an account.
 type Protocol string
@@ -46,4 +50,60 @@ type Account struct {
 type General struct {
 	Notify     bool   // desktop notifications for new mail (default true)
 	QuietHours string // "22:00-07:00": no notifications in that window
+}
+
+// Defaults for the optional fields of an account.
+const (
+	DefaultPollInterval = 5 * time.Minute
+	MinPollInterval     = 30 * time.Second
+	DefaultFolder       = "INBOX"
+)
+
+// DefaultPort is the usual port for a protocol and security mode, or 0 for an
+// unknown protocol.
+func DefaultPort(p Protocol, s Security) int {
+	if s == "" {
+		s = TLS
+	}
+	switch {
+	case p == IMAP && s == TLS:
+		return 993
+	case p == IMAP:
+		return 143
+	case p == POP3 && s == TLS:
+		return 995
+	case p == POP3:
+		return 110
+	}
+	return 0
+}
+
+// WithDefaults returns a copy of a with every unset optional field filled in:
+// security tls, the port of protocol and security, folders ["INBOX"] for IMAP,
+// and a 5m poll interval.
+func (a Account) WithDefaults() Account {
+	if a.Security == "" {
+		a.Security = TLS
+	}
+	if a.Port == 0 {
+		a.Port = DefaultPort(a.Protocol, a.Security)
+	}
+	if a.Protocol == IMAP && len(a.Folders) == 0 {
+		a.Folders = []string{DefaultFolder}
+	} else {
+		a.Folders = append([]string(nil), a.Folders...)
+	}
+	if a.PollInterval == 0 {
+		a.PollInterval = DefaultPollInterval
+	}
+	return a
+}
+
+// Addr is host:port for dialing, with brackets around an IPv6 host.
+func (a Account) Addr() string {
+	port := a.Port
+	if port == 0 {
+		port = DefaultPort(a.Protocol, a.Security)
+	}
+	return net.JoinHostPort(a.Host, strconv.Itoa(port))
 }

@@ -1,0 +1,251 @@
+package accounts
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// Config is the whole config.toml, with defaults applied.
+type Config struct {
+	General  General
+	Accounts []Account
+}
+
+// Account returns the account called name.
+func (c *Config) Account(name string) (Account, bool) {
+	for _, a := range c.Accounts {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return Account{}, false
+}
+
+// rawConfig mirrors config.toml; pointers tell "written" from "left out".
+type rawConfig struct {
+	General rawGeneral   `toml:"general"`
+	Account []rawAccount `toml:"account"`
+}
+
+type rawGeneral struct {
+	Notify     *bool  `toml:"notify"`
+	QuietHours string `toml:"quiet_hours"`
+}
+
+type rawAccount struct {
+	Name            string    `toml:"name"`
+	Protocol        string    `toml:"protocol"`
+	Host            string    `toml:"host"`
+	Port            *int64    `toml:"port"`
+	Security        *string   `toml:"security"`
+	Username        string    `toml:"username"`
+	Folders         *[]string `toml:"folders"`
+	PollInterval    *string   `toml:"poll_interval"`
+	CAFile          string    `toml:"ca_file"`
+	PasswordCommand string    `toml:"password_command"`
+	CountExisting   bool      `toml:"count_existing"`
+	OpenCommand     string    `toml:"open_command"`
+	URL             string    `toml:"url"`
+}
+
+// wantType says what a key holds, for type mismatch messages.
+func wantType(key string) string {
+	switch key {
+	case "port":
+		return "a whole number, e.g. 993"
+	case "notify", "count_existing":
+		return "true or false"
+	case "folders":
+		return `a list of strings, e.g. ["INBOX"]`
+	case "poll_interval":
+		return `a duration string, e.g. "5m"`
+	case "general":
+		return "a table: [general]"
+	case "account":
+		return "[[account]] tables"
+	}
+	return "a string in quotes"
+}
+
+// Load reads and parses the config file at path. A missing file gives an
+// error wrapping fs.ErrNotExist.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse parses the text of a config file; file names it in errors and is the
+// base of relative ca_file paths. Problems are *ConfigError values (several
+// are joined with errors.Join).
+func Parse(file string, data []byte) (*Config, error) {
+	lay := scanLayout(data)
+	var raw rawConfig
+	dec := toml.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return nil, decodeProblem(file, lay, err)
+	}
+
+	var ps []*ConfigError
+	cfg := &Config{General: General{Notify: true, QuietHours: raw.General.QuietHours}}
+	if raw.General.Notify != nil {
+		cfg.General.Notify = *raw.General.Notify
+	}
+	if err := cfg.General.Validate(); err != nil {
+		var ce *ConfigError
+		errors.As(err, &ce)
+		ce.File, ce.Line = file, lay.generalLine(ce.Field)
+		ps = append(ps, ce)
+	}
+
+	blocks := lay.accounts()
+	firstLine := map[string]int{}
+	dir := filepath.Dir(file)
+	for i, ra := range raw.Account {
+		var b *block
+		if i < len(blocks) {
+			b = blocks[i]
+		} else {
+			b = &block{} // written as `account = [{...}]`: no per-key lines
+		}
+		a, aps := ra.account()
+		aps = append(aps, a.problems(dir)...)
+		if a.Name != "" {
+			if l, dup := firstLine[a.Name]; dup {
+				aps = append(aps, &ConfigError{Account: a.Name, Field: "name",
+					Msg: fmt.Sprintf("name %q is already used by the account on line %d (names must be unique)", a.Name, l)})
+			} else {
+				firstLine[a.Name] = b.line("name")
+			}
+		}
+		seen := map[string]bool{}
+		for _, p := range aps {
+			if seen[p.Field] { // one problem per key is enough
+				continue
+			}
+			seen[p.Field] = true
+			p.File, p.Index, p.Account = file, i+1, printableName(a.Name)
+			p.Line = b.line(p.Field)
+			ps = append(ps, p)
+		}
+		if a.CAFile != "" {
+			a.CAFile = resolvePath(dir, a.CAFile)
+		}
+		cfg.Accounts = append(cfg.Accounts, a.WithDefaults())
+	}
+	if len(ps) > 0 {
+		slices.SortStableFunc(ps, func(a, b *ConfigError) int { return a.Line - b.Line })
+		return nil, joinProblems(ps)
+	}
+	return cfg, nil
+}
+
+// account converts the written form, reporting values written explicitly
+// that the Account type cannot tell from "left out".
+func (ra rawAccount) account() (Account, []*ConfigError) {
+	var ps []*ConfigError
+	bad := func(field, format string, args ...any) {
+		ps = append(ps, &ConfigError{Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
+	a := Account{
+		Name: ra.Name, Protocol: Protocol(ra.Protocol), Host: ra.Host, Username: ra.Username,
+		CAFile: ra.CAFile, PasswordCommand: ra.PasswordCommand, CountExisting: ra.CountExisting,
+		OpenCommand: ra.OpenCommand, URL: ra.URL,
+	}
+	if ra.Port != nil {
+		if *ra.Port < 1 || *ra.Port > 65535 {
+			bad("port", "port %d is out of range (use 1-65535, or leave it out for the default)", *ra.Port)
+		} else {
+			a.Port = int(*ra.Port)
+		}
+	}
+	if ra.Security != nil {
+		a.Security = Security(*ra.Security)
+		if a.Security == "" {
+			bad("security", `security "" is not allowed (use "tls", "starttls" or "none")`)
+		}
+	}
+	if ra.Folders != nil {
+		a.Folders = *ra.Folders
+		if len(a.Folders) == 0 && a.Protocol != POP3 {
+			bad("folders", `folders is empty (list at least one folder, or leave it out for ["INBOX"])`)
+		}
+		if a.Protocol == POP3 {
+			bad("folders", "folders is only for imap accounts (a pop3 mailbox has no folders): remove it")
+		}
+	}
+	if ra.PollInterval != nil {
+		d, err := time.ParseDuration(*ra.PollInterval)
+		switch {
+		case err != nil:
+			bad("poll_interval", `poll_interval %q is not a duration (use e.g. "5m", "90s" or "1h")`, *ra.PollInterval)
+		case d < MinPollInterval:
+			bad("poll_interval", "poll_interval %q is too short (use at least %q)", *ra.PollInterval, formatDuration(MinPollInterval))
+		default:
+			a.PollInterval = d
+		}
+	}
+	return a, ps
+}
+
+// decodeProblem turns a go-toml error into a *ConfigError with its position.
+func decodeProblem(file string, lay *layout, err error) error {
+	var sme *toml.StrictMissingError
+	if errors.As(err, &sme) {
+		ps := make([]*ConfigError, 0, len(sme.Errors))
+		for _, e := range sme.Errors {
+			line, _ := e.Position()
+			k := e.Key()
+			p := &ConfigError{File: file, Line: line}
+			switch {
+			case len(k) == 0:
+				p.Msg = "unknown key"
+			case len(k) == 1:
+				p.Field = k[0]
+				p.Msg = fmt.Sprintf("unknown key %q (allowed at the top: [general] and [[account]])", k[0])
+			case k[0] == "account":
+				p.Field = k[len(k)-1]
+				p.Msg = fmt.Sprintf("unknown key %q in [[account]]", p.Field)
+			default:
+				p.Field = k[len(k)-1]
+				p.Msg = fmt.Sprintf("unknown key %q in [%s]", p.Field, k[0])
+			}
+			ps = append(ps, p)
+		}
+		return joinProblems(ps)
+	}
+	var de *toml.DecodeError
+	if !errors.As(err, &de) {
+		return &ConfigError{File: file, Msg: err.Error()}
+	}
+	line, col := de.Position()
+	msg := strings.TrimPrefix(de.Error(), "toml: ")
+	if rest, ok := strings.CutPrefix(msg, "cannot decode TOML "); ok && len(de.Key()) > 0 {
+		tomlType, _, _ := strings.Cut(rest, " ")
+		k := de.Key()
+		field := k[len(k)-1]
+		p := &ConfigError{File: file, Line: line, Field: field,
+			Msg: fmt.Sprintf("%s must be %s, not a TOML %s", field, wantType(field), tomlType)}
+		if len(k) == 2 && k[0] == "account" {
+			if idx, b := lay.accountAt(line); b != nil {
+				p.Index, p.Account = idx, printableName(b.name())
+			}
+		}
+		return p
+	}
+	if len(de.Key()) > 0 && slices.Equal([]string(de.Key()), []string{"general"}) {
+		return &ConfigError{File: file, Line: line, Field: "general", Msg: "general must be a single [general] table"}
+	}
+	return &ConfigError{File: file, Line: line, Column: col, Msg: "TOML syntax error: " + msg}
+}

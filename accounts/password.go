@@ -1,0 +1,67 @@
+package accounts
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// PasswordCommandTimeout bounds a password_command unless ctx ends sooner.
+const PasswordCommandTimeout = 30 * time.Second
+
+// Password returns the password of a: the first line of its password_command
+// if it has one, else the keychain entry named after the account (kc may be
+// nil for the defaults). The password is never part of an error.
+func Password(ctx context.Context, a Account, kc *Keychain) (string, error) {
+	if a.PasswordCommand != "" {
+		return runPasswordCommand(ctx, a.Name, a.PasswordCommand, PasswordCommandTimeout)
+	}
+	return kc.Get(ctx, a.Name)
+}
+
+// runPasswordCommand runs command with sh -c and returns the first line of
+// its stdout. Errors quote the first line of stderr, never stdout.
+func runPasswordCommand(ctx context.Context, account, command string, timeout time.Duration) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "sh", "-c", command)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	killGroup(cmd)
+	// A grandchild that keeps stdout open would make Wait hang past the kill.
+	cmd.WaitDelay = time.Second
+	err := cmd.Run()
+	what := fmt.Sprintf("password_command of account %q", account)
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		if errors.Is(ctxErr, context.DeadlineExceeded) {
+			return "", fmt.Errorf("%s did not finish within %s: check that it does not wait for input: %w", what, timeout, ctxErr)
+		}
+		return "", fmt.Errorf("%s: %w", what, ctxErr)
+	}
+	if err != nil {
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) {
+			return "", fmt.Errorf("%s could not run: %w", what, err)
+		}
+		msg := fmt.Sprintf("%s failed (%s)", what, exitErr.ProcessState)
+		if line := firstLine(stderr.Bytes()); line != "" {
+			msg += ": " + line
+		}
+		return "", errors.New(msg)
+	}
+	pw := firstLine(stdout.Bytes())
+	if pw == "" {
+		return "", fmt.Errorf("%s printed nothing on the first line of its output (it must print the password)", what)
+	}
+	return pw, nil
+}
+
+// firstLine is the first line of b without its line ending.
+func firstLine(b []byte) string {
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	return strings.TrimRight(string(line), "\r")
+}

@@ -1,0 +1,113 @@
+// Package cli holds MailSneaker's command-line commands — check, mark-read
+// and account — the contract that scripts and tests rely on.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+
+	"mailsneaker/accounts"
+	"mailsneaker/poller"
+)
+
+// Exit codes of every command.
+const (
+	ExitOK      = 0 // every account was checked
+	ExitFailed  = 1 // an account failed; the others were still printed
+	ExitUsage   = 2 // bad arguments or a bad config file
+	ExitAborted = 3 // interrupted
+)
+
+// Env is what a command needs from its process.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Logger         *slog.Logger
+	ConfigPath     string             // config.toml
+	StateDir       string             // where the seen set lives
+	Keychain       *accounts.Keychain // nil: the defaults
+	// Options overrides the checker options of an account (tests); nil
+	// means passwords from accounts.Password and default timeouts.
+	Options func(a accounts.Account) *poller.Options
+}
+
+// CheckerOptions gives the checker options of a: its password from the
+// keychain or password_command, and the env's logger.
+func (e *Env) CheckerOptions(a accounts.Account) *poller.Options {
+	if e.Options != nil {
+		return e.Options(a)
+	}
+	return &poller.Options{
+		Password: func(ctx context.Context) (string, error) { return accounts.Password(ctx, a, e.Keychain) },
+		Logger:   e.Logger.With("account", a.Name),
+	}
+}
+
+// loadConfig reads the config; a missing file is an empty config with a hint.
+func (e *Env) loadConfig() (*accounts.Config, error) {
+	cfg, err := accounts.Load(e.ConfigPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &accounts.Config{General: accounts.General{Notify: true}}, nil
+	}
+	return cfg, err
+}
+
+// manager opens the seen set and makes a manager for the accounts of cfg,
+// or only the one named.
+func (e *Env) manager(cfg *accounts.Config, only string) (*poller.Manager, error) {
+	accts := cfg.Accounts
+	if only != "" {
+		a, ok := cfg.Account(only)
+		if !ok {
+			return nil, fmt.Errorf("no account named %q in %s", only, e.ConfigPath)
+		}
+		accts = []accounts.Account{a}
+	}
+	store, err := poller.OpenStore(e.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("open the seen-mail state: %w", err)
+	}
+	if msg := store.Recovered(); msg != "" {
+		fmt.Fprintln(e.Stderr, "warning:", msg)
+	}
+	return poller.NewManager(poller.ManagerOptions{
+		Accounts:       accts,
+		Store:          store,
+		CheckerOptions: e.CheckerOptions,
+		Logger:         e.Logger,
+	}), nil
+}
+
+// newFlagSet makes a flag set that prints its errors to the env's stderr.
+func (e *Env) newFlagSet(name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.Stderr, "usage: mailsneaker %s\n", usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// fail prints err and returns the exit code for it.
+func (e *Env) fail(err error) int {
+	fmt.Fprintln(e.Stderr, "mailsneaker:", err)
+	if errors.Is(err, context.Canceled) {
+		return ExitAborted
+	}
+	return ExitUsage
+}
+
+// Stdin is os.Stdin unless the env says otherwise.
+func (e *Env) stdin() io.Reader {
+	if e.Stdin != nil {
+		return e.Stdin
+	}
+	return os.Stdin
+}

@@ -1,0 +1,114 @@
+// Command mailsneaker is a system-tray mail notifier: it watches IMAP and
+// POP3 accounts and shows how many new mails there are.
+//
+//	mailsneaker                 run the tray
+//	mailsneaker demo            run the tray on built-in demo servers
+//	mailsneaker check [--json]  check once and print the new mail
+//	mailsneaker mark-read       check once and mark what is new as read
+//	mailsneaker account add|list|remove
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"mailsneaker/accounts"
+	"mailsneaker/cli"
+)
+
+// version is stamped at build time: -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("mailsneaker", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	verbose := fs.Bool("v", false, "debug logs")
+	showVersion := fs.Bool("version", false, "print the version")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `usage: mailsneaker [-v] [command]
+commands:
+  (none)          run the tray
+  demo            run the tray on built-in demo servers with mail arriving
+  check [--json] [--account NAME]
+                  check once; print the new mail (exit 1 if an account failed)
+  mark-read [--account NAME]
+                  check once, then mark what is new as read
+  account add|list|remove
+                  manage accounts (passwords go to the OS keychain)
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return cli.ExitUsage
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "mailsneaker", version)
+		return cli.ExitOK
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	env, err := newEnv(stdin, stdout, stderr, logger)
+	if err != nil {
+		fmt.Fprintln(stderr, "mailsneaker:", err)
+		return cli.ExitUsage
+	}
+	cmd, rest := "", fs.Args()
+	if len(rest) > 0 {
+		cmd, rest = rest[0], rest[1:]
+	}
+	switch cmd {
+	case "check":
+		return cli.Check(ctx, env, rest)
+	case "mark-read":
+		return cli.MarkRead(ctx, env, rest)
+	case "account":
+		return cli.Account(ctx, env, rest)
+	case "", "tray":
+		return runTray(ctx, env)
+	case "demo":
+		return runDemo(ctx, env)
+	}
+	fmt.Fprintf(stderr, "mailsneaker: unknown command %q\n", cmd)
+	fs.Usage()
+	return cli.ExitUsage
+}
+
+func newEnv(stdin io.Reader, stdout, stderr io.Writer, logger *slog.Logger) (*cli.Env, error) {
+	cfgPath, err := accounts.DefaultConfigPath()
+	if err != nil {
+		return nil, err
+	}
+	stateDir, err := accounts.StateDir()
+	if err != nil {
+		return nil, err
+	}
+	return &cli.Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Logger: logger,
+		ConfigPath: cfgPath, StateDir: stateDir, Keychain: &accounts.Keychain{}}, nil
+}
+
+func runTray(ctx context.Context, env *cli.Env) int {
+	fmt.Fprintln(env.Stderr, "mailsneaker: the tray is not built yet; use `mailsneaker check`")
+	return cli.ExitUsage
+}
+
+func runDemo(ctx context.Context, env *cli.Env) int {
+	fmt.Fprintln(env.Stderr, "mailsneaker: the demo is not built yet")
+	return cli.ExitUsage
+}
