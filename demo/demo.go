@@ -82,7 +82,7 @@ func Start(dir string, log *slog.Logger) (*Demo, error) {
 	d.imapAddr = imapLn.Addr().String()
 	go d.imapSrv.Serve(imapLn)
 
-	d.pop = pop3d.New(pop3d.Options{})
+	d.pop = &pop3d.Server{}
 	d.pop.AddUser(user, password)
 	popLn, err := tls.Listen("tcp", "127.0.0.1:0", tlsCfg)
 	if err != nil {

@@ -1,0 +1,274 @@
+package poller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	pop3 "github.com/knadh/go-pop3"
+
+	"mailsneaker/accounts"
+)
+
+// pop3Checker checks a POP3 account (RFC 1939) strictly read-only: it sends
+// USER, PASS, UIDL, TOP n 0 (or LIST on servers without UIDL) and QUIT —
+// never DELE, never RETR. A POP3 server shows mail that arrived during a
+// session only to a later session, so every Check is a session of its own.
+type pop3Checker struct {
+	a   accounts.Account
+	o   *Options
+	lim pop3Limits
+	// received is the bytes the last check read from the network, for
+	// benchmarks.
+	received int64
+}
+
+// NewPOP3 returns a Checker for a POP3 account; it does no I/O until Check.
+func NewPOP3(a accounts.Account, o *Options) Checker {
+	return &pop3Checker{a: a, o: o, lim: defaultPOP3Limits()}
+}
+
+// Check runs one session: connect (TLS, STLS or plain as the account says),
+// USER/PASS, UIDL, TOP n 0 for at most MaxMails of the ids q.Want asks for
+// (newest first), QUIT. Inbox.IDs is every UIDL on the server.
+//
+// On a server without UIDL it sends LIST and TOP n 0 for every message and
+// makes ids from their headers (see pop3Header.id): a few KiB per message
+// and one round trip each, on every check.
+func (p *pop3Checker) Check(ctx context.Context, q Query) (*Inbox, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if strings.ContainsAny(p.a.Username, "\r\n\x00") {
+		return nil, &CheckError{Kind: KindConfig, Msg: fmt.Sprintf("the user name of account %q contains a line break", p.a.Name)}
+	}
+	pw, err := p.o.password(ctx, p.a)
+	if err != nil {
+		return nil, err
+	}
+	if strings.ContainsAny(pw, "\r\n\x00") {
+		return nil, &CheckError{Kind: KindConfig, Msg: fmt.Sprintf("the password of account %q contains a line break", p.a.Name)}
+	}
+	d := &pop3Dialer{ctx: ctx, a: p.a, o: p.o, lim: p.lim}
+	defer func() {
+		d.close()
+		p.received = d.received()
+	}()
+	log := p.o.logger().With("account", p.a.Name)
+	start := time.Now()
+	conn, err := pop3.New(pop3.Opt{Host: p.a.Host, Port: p.a.Port, Dialer: d}).NewConn()
+	if err != nil {
+		return nil, p.fail(ctx, d, "greeting", err, "")
+	}
+	s := &pop3Session{p: p, ctx: ctx, d: d, c: d.conn, conn: conn, pw: pw}
+	in, err := s.run(q)
+	if err != nil {
+		log.Debug("pop3 check failed", "err", err)
+		return nil, err
+	}
+	// Nothing was changed, so a failing QUIT costs nothing.
+	d.conn.expect(p.lim.reply)
+	if err := conn.Quit(); err != nil {
+		log.Debug("pop3 quit", "err", err)
+	}
+	log.Debug("pop3 checked", "messages", in.Messages, "described", len(in.Mails), "took", time.Since(start))
+	return in, nil
+}
+
+// Wait waits for d: a POP3 server cannot tell about new mail.
+func (p *pop3Checker) Wait(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close does nothing: no connection outlives a check.
+func (p *pop3Checker) Close() error { return nil }
+
+// fail turns an error of command what into a CheckError. pw is removed from
+// whatever the server said, in case it echoes it.
+func (p *pop3Checker) fail(ctx context.Context, d *pop3Dialer, what string, err error, pw string) error {
+	if ctx.Err() != nil {
+		return classifyNet(p.a, ctx.Err())
+	}
+	var ce *CheckError
+	if errors.As(err, &ce) {
+		return err
+	}
+	if d.conn != nil && d.conn.answered() {
+		said := err.Error()
+		if pw != "" {
+			said = strings.ReplaceAll(said, pw, "********")
+		}
+		said = pop3Clip(pop3Clean(said))
+		var msg string
+		switch {
+		case strings.HasPrefix(said, "unknown response"):
+			msg = fmt.Sprintf("%s did not answer %s like a POP3 server", p.a.Addr(), what)
+		case what == "greeting":
+			msg = fmt.Sprintf("%s refused the session", p.a.Addr())
+		default:
+			msg = fmt.Sprintf("%s refused %s", p.a.Addr(), what)
+		}
+		return &CheckError{Kind: KindProtocol, Msg: msg, Err: errors.New(said)}
+	}
+	return classifyNet(p.a, fmt.Errorf("pop3 %s: %w", strings.ToLower(what), err))
+}
+
+// pop3Session is one check's conversation after the greeting.
+type pop3Session struct {
+	p    *pop3Checker
+	ctx  context.Context
+	d    *pop3Dialer
+	c    *pop3Conn
+	conn *pop3.Conn
+	pw   string
+}
+
+// cmd sends a command and reads its reply within budget bytes.
+func (s *pop3Session) cmd(budget int64, multi bool, name string, args ...any) ([]byte, error) {
+	s.c.expect(budget)
+	b, err := s.conn.Cmd(name, multi, args...)
+	if err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// refused reports whether err is the server's -ERR (not the network, a
+// limit, or a reply that is neither +OK nor -ERR).
+func (s *pop3Session) refused(err error) bool {
+	return s.c.answered() && !strings.HasPrefix(err.Error(), "unknown response")
+}
+
+func (s *pop3Session) run(q Query) (*Inbox, error) {
+	if err := s.login(); err != nil {
+		return nil, err
+	}
+	b, err := s.cmd(s.p.lim.listing, true, "UIDL")
+	if err != nil {
+		if s.refused(err) {
+			return s.withoutUIDL(q)
+		}
+		return nil, s.p.fail(s.ctx, s.d, "UIDL", err, s.pw)
+	}
+	msgs, err := parseUIDL(b)
+	if err != nil {
+		return nil, &CheckError{Kind: KindProtocol, Msg: fmt.Sprintf("%s sent a malformed UIDL list", s.p.a.Addr()), Err: err}
+	}
+	s.c.allow(len(msgs))
+	in := &Inbox{IDs: make([]string, 0, len(msgs)), Mails: map[string]Mail{}, Unread: -1, Messages: len(msgs)}
+	for _, m := range msgs {
+		in.IDs = append(in.IDs, m.UID)
+	}
+	if q.Want == nil {
+		return in, nil
+	}
+	// Message numbers follow arrival: the highest is the newest.
+	newest := slices.Clone(msgs)
+	slices.SortFunc(newest, func(a, b pop3Msg) int { return b.Num - a.Num })
+	for _, m := range newest {
+		if len(in.Mails) == MaxMails {
+			break
+		}
+		if !q.Want(m.UID) {
+			continue
+		}
+		h, err := s.top(m.Num)
+		if err != nil {
+			if s.refused(err) {
+				// One unreadable message must not hide the others.
+				s.p.o.logger().Debug("pop3 top refused", "account", s.p.a.Name, "msg", m.Num, "err", err)
+				continue
+			}
+			return nil, s.p.fail(s.ctx, s.d, "TOP", err, s.pw)
+		}
+		in.Mails[m.UID] = h.mail(m.UID)
+	}
+	return in, nil
+}
+
+// login sends USER and PASS; RFC 1939 section 7. (go-pop3's Auth adds a NOOP
+// round trip that tells nothing PASS did not.)
+func (s *pop3Session) login() error {
+	if _, err := s.cmd(s.p.lim.reply, false, "USER", s.p.a.Username); err != nil {
+		return s.loginFailed(err)
+	}
+	if _, err := s.cmd(s.p.lim.reply, false, "PASS", s.pw); err != nil {
+		return s.loginFailed(err)
+	}
+	return nil
+}
+
+func (s *pop3Session) loginFailed(err error) error {
+	if !s.refused(err) {
+		return s.p.fail(s.ctx, s.d, "login", err, s.pw)
+	}
+	where := "stored in the keychain"
+	if s.p.a.PasswordCommand != "" {
+		where = "from password_command"
+	}
+	said := strings.ReplaceAll(err.Error(), s.pw, "********")
+	return &CheckError{Kind: KindAuth,
+		Msg: fmt.Sprintf("login refused by %s: check the password (%s) and the user name %q", s.p.a.Host, where, s.p.a.Username),
+		Err: errors.New(pop3Clip(pop3Clean(said)))}
+}
+
+// top reads the header of message n.
+func (s *pop3Session) top(n int) (pop3Header, error) {
+	b, err := s.cmd(s.p.lim.reply, true, "TOP", n, 0)
+	if err != nil {
+		return pop3Header{}, err
+	}
+	return parsePOP3Header(b), nil
+}
+
+// withoutUIDL serves servers that refuse UIDL: LIST, then TOP n 0 for every
+// message, ids from hashed headers. Identical headers get "#2", "#3", ... in
+// the order of the messages, so the count stays right.
+func (s *pop3Session) withoutUIDL(q Query) (*Inbox, error) {
+	b, err := s.cmd(s.p.lim.listing, true, "LIST")
+	if err != nil {
+		return nil, s.p.fail(s.ctx, s.d, "LIST", err, s.pw)
+	}
+	msgs, err := parseLIST(b)
+	if err != nil {
+		return nil, &CheckError{Kind: KindProtocol, Msg: fmt.Sprintf("%s sent a malformed LIST", s.p.a.Addr()), Err: err}
+	}
+	s.c.allow(len(msgs))
+	slices.SortFunc(msgs, func(a, b pop3Msg) int { return a.Num - b.Num })
+	in := &Inbox{IDs: make([]string, 0, len(msgs)), Mails: map[string]Mail{}, Unread: -1, Messages: len(msgs)}
+	heads := make([]pop3Header, len(msgs))
+	used := make(map[string]int, len(msgs))
+	for i, m := range msgs {
+		h, err := s.top(m.Num)
+		if err != nil {
+			if s.refused(err) {
+				return nil, &CheckError{Kind: KindProtocol, Msg: fmt.Sprintf("%s supports neither UIDL nor TOP: MailSneaker cannot tell its messages apart", s.p.a.Addr()), Err: err}
+			}
+			return nil, s.p.fail(s.ctx, s.d, "TOP", err, s.pw)
+		}
+		id := h.id()
+		if used[id]++; used[id] > 1 {
+			id = fmt.Sprintf("%s#%d", id, used[id])
+		}
+		heads[i] = h
+		in.IDs = append(in.IDs, id)
+	}
+	if q.Want != nil {
+		for i := len(in.IDs) - 1; i >= 0 && len(in.Mails) < MaxMails; i-- {
+			if id := in.IDs[i]; q.Want(id) {
+				in.Mails[id] = heads[i].mail(id)
+			}
+		}
+	}
+	return in, nil
+}
