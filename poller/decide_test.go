@@ -22,15 +22,15 @@ func TestDecide(t *testing.T) {
 		return m
 	}
 	tests := []struct {
-		name      string
-		acct      accounts.Account
-		seen      AccountSeen
-		lost      bool
-		in        Inbox
-		wantNew   []string
-		wantAdd   []string
-		wantRm    []string
-		notice    bool
+		name    string
+		acct    accounts.Account
+		seen    AccountSeen
+		lost    bool
+		in      Inbox
+		wantNew []string
+		wantAdd []string
+		wantRm  []string
+		notice  bool
 	}{
 		{name: "pop3 first check is the baseline", acct: pop,
 			in: Inbox{IDs: ids("a", "b")}, wantAdd: ids("a", "b")},
@@ -44,8 +44,8 @@ func TestDecide(t *testing.T) {
 			in:   Inbox{IDs: ids("x", "y")}, wantNew: ids("x", "y"),
 			wantRm: ids("1", "10", "2", "3", "4", "5", "6", "7", "8", "9")},
 		{name: "pop3 every uidl replaced is a migration: no flood", acct: pop,
-			seen: AccountSeen{Baselined: true, IDs: set("1", "2", "3", "4", "5", "6", "7", "8", "9", "10")},
-			in:   Inbox{IDs: ids("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k")},
+			seen:    AccountSeen{Baselined: true, IDs: set("1", "2", "3", "4", "5", "6", "7", "8", "9", "10")},
+			in:      Inbox{IDs: ids("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k")},
 			wantAdd: ids("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"),
 			wantRm:  ids("1", "10", "2", "3", "4", "5", "6", "7", "8", "9"), notice: true},
 		{name: "pop3 lost state re-baselines even with count_existing", acct: popCount, lost: true,
@@ -63,8 +63,8 @@ func TestDecide(t *testing.T) {
 				Mails: map[string]Mail{"INBOX/9/10": {MessageID: "<a@x>"}, "INBOX/9/11": {MessageID: "<b@x>"}, "INBOX/9/12": {MessageID: "<c@x>"}}},
 			wantNew: ids("INBOX/9/12"), wantAdd: ids("INBOX/9/10", "INBOX/9/11"), wantRm: ids("INBOX/7/1", "INBOX/7/2")},
 		{name: "imap uidvalidity change without message-ids re-baselines the folder", acct: imap,
-			seen: AccountSeen{Baselined: true, IDs: set("INBOX/7/1", "Other/3/1")},
-			in:   Inbox{IDs: ids("INBOX/9/10", "INBOX/9/11", "Other/3/1", "Other/3/2"), Reset: []string{"INBOX"}},
+			seen:    AccountSeen{Baselined: true, IDs: set("INBOX/7/1", "Other/3/1")},
+			in:      Inbox{IDs: ids("INBOX/9/10", "INBOX/9/11", "Other/3/1", "Other/3/2"), Reset: []string{"INBOX"}},
 			wantNew: ids("Other/3/2"), wantAdd: ids("INBOX/9/10", "INBOX/9/11"), wantRm: ids("INBOX/7/1")},
 	}
 	for _, tt := range tests {
