@@ -102,13 +102,3 @@ func newEnv(stdin io.Reader, stdout, stderr io.Writer, logger *slog.Logger) (*cl
 	return &cli.Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Logger: logger,
 		ConfigPath: cfgPath, StateDir: stateDir, Keychain: &accounts.Keychain{}}, nil
 }
-
-func runTray(ctx context.Context, env *cli.Env) int {
-	fmt.Fprintln(env.Stderr, "mailsneaker: the tray is not built yet; use `mailsneaker check`")
-	return cli.ExitUsage
-}
-
-func runDemo(ctx context.Context, env *cli.Env) int {
-	fmt.Fprintln(env.Stderr, "mailsneaker: the demo is not built yet")
-	return cli.ExitUsage
-}

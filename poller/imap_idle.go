@@ -159,10 +159,12 @@ func (ck *imapChecker) idle(ctx context.Context, folder string, expect imapStatu
 	defer s.logout()
 
 	condStore := s.caps.Has(imap.CapCondStore)
+	// Until IDLE runs, a cancelled ctx closes the connection; then it
+	// ends IDLE politely.
 	stop := context.AfterFunc(ctx, func() { s.conn.Close() })
+	defer stop()
 	sel, err := s.c.Select(imapFolderName(folder), &imap.SelectOptions{ReadOnly: true, CondStore: condStore}).Wait()
-	// From here on, a cancelled ctx is handled below, politely.
-	if !stop() || err != nil {
+	if err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -191,6 +193,9 @@ func (ck *imapChecker) idle(ctx context.Context, folder string, expect imapStatu
 			ck.notify(folder, "SEARCH")
 		}
 	}
+	if !stop() {
+		return nil
+	}
 	if !s.caps.Has(imap.CapIdle) {
 		<-ctx.Done()
 		return nil
@@ -198,12 +203,13 @@ func (ck *imapChecker) idle(ctx context.Context, folder string, expect imapStatu
 	// A quiet server sends nothing while IDLE runs; the restart bounds the wait.
 	long := ck.idleRestart + ck.o.timeout()
 	for {
-		s.idle.setReadTimeout(long)
-		ck.log.Debug("imap IDLE", "folder", folder)
 		cmd, err := s.c.Idle()
 		if err != nil {
 			return ck.idleErr(ctx, err)
 		}
+		// Also stretches the read that already waits for the next reply.
+		s.idle.setReadTimeout(long)
+		ck.log.Debug("imap IDLE started", "folder", folder)
 		t := time.NewTimer(ck.idleRestart)
 		closed := false
 		select {

@@ -80,7 +80,7 @@ func pop3FakeOptions(dial func(ctx context.Context, network, addr string) (net.C
 
 // pop3RunFake checks an account against a server that says script, and returns
 // what the client wrote.
-func pop3RunFake(t *testing.T, sec accounts.Security, script io.Reader, q Query, tune ...func(*pop3Checker)) (*Inbox, error, string) {
+func pop3RunFake(t *testing.T, sec accounts.Security, script io.Reader, q Query, tune ...func(*pop3Checker)) (*Inbox, string, error) {
 	t.Helper()
 	f := &pop3Fake{r: script}
 	c := NewPOP3(pop3FakeAccount(sec), pop3FakeOptions(func(context.Context, string, string) (net.Conn, error) { return f, nil })).(*pop3Checker)
@@ -88,7 +88,7 @@ func pop3RunFake(t *testing.T, sec accounts.Security, script io.Reader, q Query,
 		fn(c)
 	}
 	in, err := c.Check(context.Background(), q)
-	return in, err, f.written()
+	return in, f.written(), err
 }
 
 func pop3WantIDs(ids ...string) func(string) bool {
@@ -128,7 +128,7 @@ func TestPOP3FakeCheck(t *testing.T) {
 		"+OK\r\n" + pop3Hdr("=?ISO-8859-1?Q?Andr=E9?= <andre@example.com>", "=?UTF-8?B?R3LDvMOfZSBhdXMgS8O2bG4=?=", "Mon, 02 Jan 2006 15:04:05 -0700", "<c@x>") + ".\r\n" +
 		"+OK\r\n" + pop3Hdr("bare@example.com", "plain\r\n folded", "garbage date", "<a@x>") + "..\r\n.\r\n" +
 		"+OK bye\r\n"
-	in, err, wrote := pop3RunFake(t, accounts.None, strings.NewReader(script), Query{Want: pop3WantIDs("ccc", "aaa")})
+	in, wrote, err := pop3RunFake(t, accounts.None, strings.NewReader(script), Query{Want: pop3WantIDs("ccc", "aaa")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func TestPOP3FakeWantCapAndNil(t *testing.T) {
 		fmt.Fprintf(&wantTops, "TOP %d 0\r\n", i)
 	}
 	script := "+OK\r\n+OK\r\n+OK\r\n" + uidl.String() + tops.String() + "+OK\r\n"
-	in, err, wrote := pop3RunFake(t, accounts.None, strings.NewReader(script), Query{Want: func(string) bool { return true }})
+	in, wrote, err := pop3RunFake(t, accounts.None, strings.NewReader(script), Query{Want: func(string) bool { return true }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestPOP3FakeWantCapAndNil(t *testing.T) {
 
 	// No Want: no TOP at all.
 	script = "+OK\r\n+OK\r\n+OK\r\n" + uidl.String() + "+OK\r\n"
-	_, err, wrote = pop3RunFake(t, accounts.None, strings.NewReader(script), Query{})
+	_, wrote, err = pop3RunFake(t, accounts.None, strings.NewReader(script), Query{})
 	if err != nil || wrote != pop3Login+"UIDL\r\nQUIT\r\n" {
 		t.Errorf("without Want: %v, wrote %q", err, wrote)
 	}
@@ -185,7 +185,7 @@ func TestPOP3FakeWantCapAndNil(t *testing.T) {
 
 func TestPOP3FakeTopRefused(t *testing.T) {
 	script := "+OK\r\n+OK\r\n+OK\r\n+OK\r\n1 a\r\n2 b\r\n.\r\n-ERR no such message\r\n+OK\r\n" + pop3Hdr("x@y", "one", "", "") + ".\r\n+OK\r\n"
-	in, err, wrote := pop3RunFake(t, accounts.None, strings.NewReader(script), Query{Want: pop3WantIDs("a", "b")})
+	in, wrote, err := pop3RunFake(t, accounts.None, strings.NewReader(script), Query{Want: pop3WantIDs("a", "b")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func TestPOP3FakeSTLSRefused(t *testing.T) {
 		{"greeting -ERR", "-ERR busy\r\n", "", "is this a POP3 server"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err, wrote := pop3RunFake(t, accounts.StartTLS, strings.NewReader(tc.script), Query{})
+			_, wrote, err := pop3RunFake(t, accounts.StartTLS, strings.NewReader(tc.script), Query{})
 			kind := KindTLS
 			if tc.name == "greeting -ERR" {
 				kind = KindProtocol
@@ -223,7 +223,7 @@ func TestPOP3FakeLoginRefused(t *testing.T) {
 		{"USER", "+OK\r\n-ERR unknown user\r\n", "USER alice\r\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err, wrote := pop3RunFake(t, accounts.None, strings.NewReader(tc.script), Query{})
+			_, wrote, err := pop3RunFake(t, accounts.None, strings.NewReader(tc.script), Query{})
 			pop3WantKind(t, err, KindAuth, "login refused by pop.example.com: check the password")
 			if wrote != tc.wrote {
 				t.Errorf("client wrote %q, want %q", wrote, tc.wrote)
@@ -267,7 +267,7 @@ func TestPOP3FakeMalformedUIDL(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			script := "+OK\r\n+OK\r\n+OK\r\n+OK\r\n" + body + ".\r\n"
-			_, err, wrote := pop3RunFake(t, accounts.None, strings.NewReader(script), Query{Want: func(string) bool { return true }})
+			_, wrote, err := pop3RunFake(t, accounts.None, strings.NewReader(script), Query{Want: func(string) bool { return true }})
 			pop3WantKind(t, err, KindProtocol, "malformed UIDL")
 			if wrote != pop3Login+"UIDL\r\n" {
 				t.Errorf("client wrote %q", wrote)
@@ -282,7 +282,7 @@ func TestPOP3FakeNoUIDL(t *testing.T) {
 	script := "+OK\r\n+OK\r\n+OK\r\n-ERR unknown command\r\n" +
 		"+OK 3 messages\r\n1 120\r\n2 130\r\n3 120\r\n.\r\n" +
 		"+OK\r\n" + h1 + ".\r\n+OK\r\n" + h2 + ".\r\n+OK\r\n" + h1 + ".\r\n+OK\r\n"
-	in, err, wrote := pop3RunFake(t, accounts.None, strings.NewReader(script), Query{Want: func(id string) bool { return !strings.HasSuffix(id, "#2") }})
+	in, wrote, err := pop3RunFake(t, accounts.None, strings.NewReader(script), Query{Want: func(id string) bool { return !strings.HasSuffix(id, "#2") }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +304,7 @@ func TestPOP3FakeNoUIDL(t *testing.T) {
 
 	// Neither UIDL nor TOP: nothing to tell messages apart by.
 	script = "+OK\r\n+OK\r\n+OK\r\n-ERR no\r\n+OK\r\n1 10\r\n.\r\n-ERR no\r\n"
-	_, err, _ = pop3RunFake(t, accounts.None, strings.NewReader(script), Query{})
+	_, _, err = pop3RunFake(t, accounts.None, strings.NewReader(script), Query{})
 	pop3WantKind(t, err, KindProtocol, "neither UIDL nor TOP")
 }
 
@@ -327,7 +327,7 @@ func TestPOP3FakeGarbage(t *testing.T) {
 		{"server closes", strings.NewReader("+OK\r\n+OK\r\n"), "closed the connection"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err, _ := pop3RunFake(t, accounts.None, tc.script, Query{Want: func(string) bool { return true }})
+			_, _, err := pop3RunFake(t, accounts.None, tc.script, Query{Want: func(string) bool { return true }})
 			kind := KindProtocol
 			if tc.name == "server closes" {
 				kind = KindNetwork
@@ -336,7 +336,7 @@ func TestPOP3FakeGarbage(t *testing.T) {
 		})
 	}
 	for _, sec := range []accounts.Security{accounts.StartTLS, accounts.None} {
-		_, err, _ := pop3RunFake(t, sec, bytes.NewReader(noNewline), Query{})
+		_, _, err := pop3RunFake(t, sec, bytes.NewReader(noNewline), Query{})
 		pop3WantKind(t, err, KindProtocol, "line longer than 64 KiB")
 	}
 }
@@ -369,7 +369,7 @@ func TestPOP3FakeHugeLines(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var err error
 			n := pop3Allocated(func() {
-				_, err, _ = pop3RunFake(t, tc.sec, tc.script, Query{Want: func(string) bool { return true }})
+				_, _, err = pop3RunFake(t, tc.sec, tc.script, Query{Want: func(string) bool { return true }})
 			})
 			pop3WantKind(t, err, KindProtocol, "line longer than 64 KiB")
 			if n > 8<<20 {
@@ -400,7 +400,7 @@ func TestPOP3FakeEndlessReplies(t *testing.T) {
 			}
 			var err error
 			n := pop3Allocated(func() {
-				_, err, _ = pop3RunFake(t, sec, tc.script, Query{Want: func(string) bool { return true }}, tc.tune)
+				_, _, err = pop3RunFake(t, sec, tc.script, Query{Want: func(string) bool { return true }}, tc.tune)
 			})
 			pop3WantKind(t, err, KindProtocol, tc.msg)
 			if n > 16<<20 {

@@ -34,8 +34,9 @@ type Server struct {
 	Timeout time.Duration
 	// NoUIDL makes UIDL answer -ERR, as on servers without the optional command.
 	NoUIDL bool
-	// OnCommand, if set, is called with the user (empty before login) and
-	// the verb of every command received, never its arguments. It must not block.
+	// OnCommand, if set, is called from the connections' goroutines with the
+	// user (empty before login) and the verb of every command received, never
+	// its arguments. It must not block.
 	OnCommand func(user, verb string)
 
 	mu     sync.Mutex

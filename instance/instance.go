@@ -1,0 +1,35 @@
+// Package instance makes sure only one MailSneaker tray runs per user: a
+// lock file in the state dir, held for the life of the process and released
+// by the OS if the process dies.
+package instance
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// ErrRunning means another process holds the lock.
+var ErrRunning = errors.New("another MailSneaker is already running")
+
+// Lock takes the lock file dir/name, creating dir. It returns ErrRunning
+// (wrapped, with the file) when another process holds it.
+func Lock(dir, name string) (release func(), err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("instance lock: %w", err)
+	}
+	path := filepath.Join(dir, name)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("instance lock: %w", err)
+	}
+	if err := tryLock(f); err != nil {
+		f.Close()
+		if errors.Is(err, ErrRunning) {
+			return nil, fmt.Errorf("%w (lock %s)", ErrRunning, path)
+		}
+		return nil, fmt.Errorf("instance lock %s: %w", path, err)
+	}
+	return func() { f.Close() }, nil
+}

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/cli/browser"
+
+	"mailsneaker/accounts"
+	"mailsneaker/cli"
+	"mailsneaker/demo"
+	"mailsneaker/instance"
+	"mailsneaker/notifier"
+	"mailsneaker/poller"
+	"mailsneaker/tray"
+)
+
+// runTray runs the tray on the user's config until Quit or a signal.
+func runTray(ctx context.Context, env *cli.Env) int {
+	release, err := instance.Lock(env.StateDir, "tray.lock")
+	if errors.Is(err, instance.ErrRunning) {
+		fmt.Fprintln(env.Stderr, "mailsneaker: MailSneaker is already running (look for its icon in the tray); quit it first")
+		return cli.ExitFailed
+	} else if err != nil {
+		fmt.Fprintln(env.Stderr, "mailsneaker:", err)
+		return cli.ExitFailed
+	}
+	defer release()
+	cfg, err := accounts.Load(env.ConfigPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		cfg = &accounts.Config{General: accounts.General{Notify: true}}
+		fmt.Fprintf(env.Stderr, "no accounts yet: add one from the tray (Add account…) or with `mailsneaker account add`; config: %s\n", env.ConfigPath)
+	} else if err != nil {
+		fmt.Fprintln(env.Stderr, "mailsneaker:", err)
+		return cli.ExitUsage
+	}
+	store, err := poller.OpenStore(env.StateDir)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "mailsneaker:", err)
+		return cli.ExitFailed
+	}
+	if msg := store.Recovered(); msg != "" {
+		fmt.Fprintln(env.Stderr, "warning:", msg)
+	}
+	m := poller.NewManager(poller.ManagerOptions{
+		Accounts: cfg.Accounts, Store: store, CheckerOptions: env.CheckerOptions, Logger: env.Logger,
+	})
+	return serve(ctx, env, m, cfg.General, false)
+}
+
+// runDemo starts the built-in demo servers and runs the tray on them, with a
+// temporary config and state; it needs no keychain.
+func runDemo(ctx context.Context, env *cli.Env) int {
+	dir, err := os.MkdirTemp("", "mailsneaker-demo")
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "mailsneaker:", err)
+		return cli.ExitFailed
+	}
+	defer os.RemoveAll(dir)
+	d, err := demo.Start(dir, env.Logger)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "mailsneaker: demo:", err)
+		return cli.ExitFailed
+	}
+	defer d.Close()
+	go d.Run(ctx)
+	store, err := poller.OpenStore(dir)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "mailsneaker:", err)
+		return cli.ExitFailed
+	}
+	m := poller.NewManager(poller.ManagerOptions{
+		Accounts: d.Accounts, Store: store, Logger: env.Logger,
+		CheckerOptions: func(a accounts.Account) *poller.Options {
+			return &poller.Options{Password: d.Password, Logger: env.Logger.With("account", a.Name)}
+		},
+	})
+	fmt.Fprintln(env.Stderr, "demo: IMAP and POP3 servers on 127.0.0.1 with a new mail every few seconds; Ctrl-C to stop")
+	return serve(ctx, env, m, accounts.General{Notify: true}, true)
+}
+
+// serve runs the manager, notifications and the tray until Quit or ctx ends.
+// printCounts prints every change of the counts when no tray host is there.
+func serve(ctx context.Context, env *cli.Env, m *poller.Manager, general accounts.General, printCounts bool) int {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	managerDone := make(chan error, 1)
+	go func() { managerDone <- m.Run(ctx) }()
+
+	host, err := tray.HostAvailable(ctx)
+	if !host {
+		why := ""
+		if err != nil {
+			why = " (" + err.Error() + ")"
+		}
+		fmt.Fprintf(env.Stderr, "no system tray found%s: install a StatusNotifier host (GNOME: the AppIndicator extension); the icon appears when one starts. `mailsneaker check` works without a tray.\n", why)
+		if printCounts {
+			go printChanges(ctx, env, m.Snapshots())
+		}
+	}
+	if general.Notify {
+		go notify(ctx, env.Logger, m, general)
+	}
+	if errors.Is(err, tray.ErrNoSessionBus) {
+		// Without a session bus systray cannot work, and v1.12.2 panics on
+		// quit (nil connection): run headless until a signal.
+		<-ctx.Done()
+		cancel()
+		<-managerDone
+		return cli.ExitOK
+	}
+	err = tray.Run(ctx, m, tray.Options{
+		Logger:   env.Logger,
+		OpenMail: func(a poller.AccountSnapshot, _ poller.Mail) { openAccount(env.Logger, a) },
+		Notice:   func(s string) { env.Logger.Info(s) },
+	})
+	cancel()
+	if merr := <-managerDone; merr != nil {
+		fmt.Fprintln(env.Stderr, "mailsneaker:", merr)
+		return cli.ExitFailed
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintln(env.Stderr, "mailsneaker:", err)
+		return cli.ExitFailed
+	}
+	return cli.ExitOK
+}
+
+// printChanges prints one line whenever a count or an error changes.
+func printChanges(ctx context.Context, env *cli.Env, snaps <-chan poller.Snapshot) {
+	last := ""
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case s := <-snaps:
+			var parts []string
+			for _, a := range s.Accounts {
+				switch {
+				case a.Err != nil:
+					parts = append(parts, fmt.Sprintf("%s: %s", a.Name, a.Err.Msg))
+				case a.State == poller.StateOK:
+					parts = append(parts, fmt.Sprintf("%s: %d new", a.Name, a.New))
+				}
+			}
+			line := fmt.Sprintf("%s — total %d new", strings.Join(parts, ", "), s.Total)
+			if line != last && len(parts) > 0 {
+				fmt.Fprintf(env.Stdout, "%s  %s\n", time.Now().Format("15:04:05"), line)
+				last = line
+			}
+		}
+	}
+}
+
+// notify shows one summary notification per batch of new mail.
+func notify(ctx context.Context, log *slog.Logger, m *poller.Manager, general accounts.General) {
+	conn, err := notifier.SessionBus(ctx)
+	if err != nil {
+		log.Info("no desktop notifications", "why", err)
+		return
+	}
+	defer conn.Close()
+	n, err := notifier.New(conn, func(action string, note notifier.Note) {
+		switch action {
+		case notifier.ActionMarkRead:
+			var seen poller.Snapshot
+			for name, ids := range note.IDs {
+				seen.Accounts = append(seen.Accounts, poller.AccountSnapshot{Name: name, NewIDs: ids, New: len(ids)})
+			}
+			if _, err := m.MarkRead(ctx, seen, ""); err != nil {
+				log.Warn("mark read from the notification failed", "err", err)
+			}
+		}
+	})
+	if err != nil {
+		log.Info("no desktop notifications", "why", err)
+		return
+	}
+	defer n.Close()
+	b := notifier.NewBatcher(general)
+	snaps := m.Snapshots()
+	// A tick re-offers the last snapshot, so a note held back by quiet
+	// hours or a pause is shown when they end.
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	var last poller.Snapshot
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case last = <-snaps:
+		case <-tick.C:
+		}
+		if note, ok := b.Next(last, time.Now()); ok {
+			if err := n.Show(ctx, note); err != nil {
+				log.Warn("notification failed", "err", err)
+			}
+		}
+	}
+}
+
+// openAccount opens the account's url, or runs its open_command.
+func openAccount(log *slog.Logger, a poller.AccountSnapshot) {
+	switch {
+	case a.URL != "":
+		if err := browser.OpenURL(a.URL); err != nil {
+			log.Warn("cannot open the account's url", "account", a.Name, "err", err)
+		}
+	case a.OpenCmd != "":
+		cmd := exec.Command("sh", "-c", a.OpenCmd)
+		if err := cmd.Start(); err != nil {
+			log.Warn("cannot run open_command", "account", a.Name, "err", err)
+			return
+		}
+		go cmd.Wait()
+	}
+}
