@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/cli/browser"
@@ -167,8 +168,18 @@ func notify(ctx context.Context, log *slog.Logger, m *poller.Manager, general ac
 		return
 	}
 	defer conn.Close()
+	var latest atomic.Pointer[poller.Snapshot]
 	n, err := notifier.New(conn, func(action string, note notifier.Note) {
 		switch action {
+		case notifier.ActionOpen:
+			if s := latest.Load(); s != nil {
+				for _, a := range s.Accounts {
+					if len(note.IDs[a.Name]) > 0 && (a.URL != "" || a.OpenCmd != "") {
+						openAccount(log, a)
+						return
+					}
+				}
+			}
 		case notifier.ActionMarkRead:
 			var seen poller.Snapshot
 			for name, ids := range note.IDs {
@@ -196,6 +207,7 @@ func notify(ctx context.Context, log *slog.Logger, m *poller.Manager, general ac
 		case <-ctx.Done():
 			return
 		case last = <-snaps:
+			latest.Store(&last)
 		case <-tick.C:
 		}
 		if note, ok := b.Next(last, time.Now()); ok {

@@ -14,7 +14,7 @@ var (
 	}
 	subjects = []string{
 		"Lunch on Friday?", "Your build is green", "Re: the quarterly numbers",
-		"=?UTF-8?B?8J+OiSBQYXJ0eSB0b25pZ2h0?=", "Invoice 2026-117", "Notes from the meeting",
+		"=?UTF-8?B?R3LDvMOfZSBhdXMgS8O2bG4=?=", "Invoice 2026-117", "Notes from the meeting",
 		"Can you review my patch?", "Weekend plans",
 	}
 )

@@ -1,0 +1,248 @@
+package notifier
+
+import (
+	"context"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"mailsneaker/internal/testenv"
+)
+
+// notifyCall is one Notify call as the server saw it.
+type notifyCall struct {
+	AppName, AppIcon, Summary, Body string
+	ReplacesID                      uint32
+	Actions                         []string
+	Hints                           map[string]dbus.Variant
+	Timeout                         int32
+	ID                              uint32
+}
+
+// fakeServer plays org.freedesktop.Notifications.
+type fakeServer struct {
+	caps   []string
+	mu     sync.Mutex
+	next   uint32
+	calls  chan notifyCall
+	closes chan uint32
+}
+
+func (s *fakeServer) Notify(appName string, replacesID uint32, appIcon, summary, body string,
+	actions []string, hints map[string]dbus.Variant, timeout int32) (uint32, *dbus.Error) {
+	s.mu.Lock()
+	s.next++
+	id := s.next
+	if replacesID != 0 {
+		id = replacesID
+	}
+	s.mu.Unlock()
+	s.calls <- notifyCall{appName, appIcon, summary, body, replacesID, actions, hints, timeout, id}
+	return id, nil
+}
+
+func (s *fakeServer) CloseNotification(id uint32) *dbus.Error {
+	s.closes <- id
+	return nil
+}
+
+func (s *fakeServer) GetCapabilities() ([]string, *dbus.Error) { return s.caps, nil }
+
+func (s *fakeServer) GetServerInformation() (string, string, string, string, *dbus.Error) {
+	return "fake", "mailsneaker", "0", "1.2", nil
+}
+
+// startServer claims the notification service on the bus at addr.
+func startServer(t *testing.T, addr string, caps ...string) (*fakeServer, *dbus.Conn) {
+	t.Helper()
+	c := testenv.Connect(t, addr)
+	s := &fakeServer{caps: caps, calls: make(chan notifyCall, 16), closes: make(chan uint32, 16)}
+	if err := c.Export(s, busPath, busIface); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := c.RequestName(busName, dbus.NameFlagDoNotQueue); err != nil || r != dbus.RequestNameReplyPrimaryOwner {
+		t.Fatalf("RequestName: %v %v", r, err)
+	}
+	return s, c
+}
+
+func (s *fakeServer) next1(t *testing.T) notifyCall {
+	t.Helper()
+	select {
+	case c := <-s.calls:
+		return c
+	case <-time.After(10 * time.Second):
+		t.Fatal("no Notify call")
+	}
+	return notifyCall{}
+}
+
+type action struct {
+	name string
+	note Note
+}
+
+func TestNotifierShowAndActions(t *testing.T) {
+	addr := testenv.SessionBus(t, false)
+	srv, srvConn := startServer(t, addr, "actions", "body", "body-markup")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	actions := make(chan action, 4)
+	n, err := New(testenv.Connect(t, addr), func(a string, note Note) { actions <- action{a, note} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+
+	first := Note{Title: "1 new mail", Body: "Ann <ann@example.com>: Tom & Jerry", IDs: map[string][]string{"home": {"a"}}}
+	if err := n.Show(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	c := srv.next1(t)
+	if c.Summary != "1 new mail" || c.Body != "Ann &lt;ann@example.com&gt;: Tom &amp; Jerry" || c.ReplacesID != 0 || c.AppName != appName {
+		t.Errorf("first Notify: %+v", c)
+	}
+	if want := []string{"default", "Open", "mark-read", "Mark read"}; !reflect.DeepEqual(c.Actions, want) {
+		t.Errorf("actions %q, want %q", c.Actions, want)
+	}
+	if v, ok := c.Hints["desktop-entry"].Value().(string); !ok || v != desktopID {
+		t.Errorf("desktop-entry hint %v", c.Hints["desktop-entry"])
+	}
+
+	second := Note{Title: "2 new mails", Body: "Bob: hi\nCy: yo", IDs: map[string][]string{"home": {"b"}, "work": {"c"}}}
+	if err := n.Show(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	c2 := srv.next1(t)
+	if c2.ReplacesID != c.ID || c2.Summary != "2 new mails" || c2.Body != "Bob: hi\nCy: yo" {
+		t.Errorf("second Notify should replace %d: %+v", c.ID, c2)
+	}
+
+	// Signals from one sender arrive in order: the noise before the click
+	// must have been ignored by the time the click is reported.
+	emit := func(member string, body ...any) {
+		t.Helper()
+		if err := srvConn.Emit(busPath, busIface+"."+member, body...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	emit("ActionInvoked", c2.ID+100, "mark-read")  // another application's notification
+	emit("ActionInvoked", "malformed", uint32(7))  // wrong types: ignored, no panic
+	emit("ActionInvoked", c2.ID, "something-else") // an action we never offered
+	emit("ActionInvoked", c2.ID, "mark-read")
+	emit("ActionInvoked", c2.ID, "default")
+	for _, want := range []string{ActionMarkRead, ActionOpen} {
+		select {
+		case a := <-actions:
+			if a.name != want || !reflect.DeepEqual(a.note, second) {
+				t.Errorf("onAction(%q, %+v), want %q with the second note", a.name, a.note, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no onAction for %s", want)
+		}
+	}
+
+	// Once the user closed it, the next note is a new notification.
+	emit("NotificationClosed", c2.ID, uint32(2))
+	deadline := time.Now().Add(10 * time.Second)
+	for n.current() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("NotificationClosed not handled")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := n.Show(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	if c3 := srv.next1(t); c3.ReplacesID != 0 {
+		t.Errorf("after close, Notify replaces %d", c3.ReplacesID)
+	}
+	if err := n.Withdraw(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-srv.closes:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Withdraw sent no CloseNotification")
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}
+
+// An impostor that does not own the service name cannot click for the user.
+func TestNotifierIgnoresImpostor(t *testing.T) {
+	addr := testenv.SessionBus(t, false)
+	srv, srvConn := startServer(t, addr, "actions", "body")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	actions := make(chan string, 4)
+	n, err := New(testenv.Connect(t, addr), func(a string, _ Note) { actions <- a })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if err := n.Show(ctx, Note{Title: "1 new mail", Body: "A & B"}); err != nil {
+		t.Fatal(err)
+	}
+	c := srv.next1(t)
+	if c.Body != "A & B" {
+		t.Errorf("body %q: escaped for a server without body-markup", c.Body)
+	}
+	impostor := testenv.Connect(t, addr)
+	if err := impostor.Emit(busPath, busIface+".ActionInvoked", c.ID, "mark-read"); err != nil {
+		t.Fatal(err)
+	}
+	// A round trip through the bus: once answered, the bus has routed the
+	// impostor's signal, so it reaches the notifier before the server's.
+	if err := impostor.BusObject().Call("org.freedesktop.DBus.GetId", 0).Err; err != nil {
+		t.Fatal(err)
+	}
+	if err := srvConn.Emit(busPath, busIface+".ActionInvoked", c.ID, "default"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case a := <-actions:
+		if a != ActionOpen {
+			t.Fatalf("first action %q came from the impostor", a)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no onAction")
+	}
+}
+
+func TestNoServer(t *testing.T) {
+	testenv.SessionBus(t, false)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := Show(ctx, Note{Title: "x"})
+	if err == nil || !strings.Contains(err.Error(), "no notification service") {
+		t.Fatalf("Show without a server: %v", err)
+	}
+}
+
+func TestNoSessionBus(t *testing.T) {
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
+	ctx := context.Background()
+	if _, err := SessionBus(ctx); err == nil || !strings.Contains(err.Error(), "DBUS_SESSION_BUS_ADDRESS") {
+		t.Fatalf("SessionBus: %v", err)
+	}
+	if err := Show(ctx, Note{Title: "x"}); err == nil || !strings.Contains(err.Error(), "DBUS_SESSION_BUS_ADDRESS") {
+		t.Fatalf("Show: %v", err)
+	}
+}
+
+// current is the id of the notification on screen.
+func (n *Notifier) current() uint32 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.id
+}
