@@ -116,7 +116,7 @@ func imapLogin(ctx context.Context, a accounts.Account, o *Options, conn net.Con
 	default:
 		return nil, &CheckError{Kind: KindConfig, Msg: fmt.Sprintf("unknown security %q for account %q: use tls, starttls or none", a.Security, a.Name)}
 	}
-	c := imapclient.New(conn, &imapclient.Options{UnilateralDataHandler: h})
+	c := imapclient.New(conn, &imapclient.Options{UnilateralDataHandler: h, WordDecoder: newWordDecoder()})
 	s := &imapSession{c: c}
 	fail := func(err error) (*imapSession, error) {
 		c.Close()

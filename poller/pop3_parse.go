@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"mime"
 	"net/mail"
 	"strconv"
 	"strings"
@@ -180,9 +179,7 @@ func pop3HeaderSet(h pop3Header, k string) bool {
 // mail describes the message with id for the user: the display name (else
 // the address) of From, the decoded Subject, Date and Message-ID.
 func (h pop3Header) mail(id string) Mail {
-	// The standard decoder knows UTF-8, ISO-8859-1 and US-ASCII; words in
-	// other charsets stay encoded rather than turning into mojibake.
-	dec := &mime.WordDecoder{}
+	dec := newWordDecoder()
 	m := Mail{ID: id, Folder: "INBOX", MessageID: h.messageID}
 	if h.from != "" {
 		p := mail.AddressParser{WordDecoder: dec}

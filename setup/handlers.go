@@ -1,0 +1,454 @@
+package setup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"strings"
+
+	"mailsneaker/accounts"
+	"mailsneaker/autoconfig"
+	"mailsneaker/poller"
+)
+
+// maxFormBytes bounds a POSTed form.
+const maxFormBytes = 64 << 10
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.handleStart)
+	mux.HandleFunc("POST /lookup", s.handleLookup)
+	mux.HandleFunc("GET /manual", s.handleManual)
+	mux.HandleFunc("POST /account", s.handleAccount)
+	mux.HandleFunc("GET /accounts", s.handleAccounts)
+	mux.HandleFunc("GET /edit", s.handleEdit)
+	mux.HandleFunc("POST /remove", s.handleRemove)
+	mux.HandleFunc("POST /cancel", s.handleCancel)
+	mux.HandleFunc("GET /style.css", s.handleCSS)
+	return mux
+}
+
+// result is the outcome of a connection test, in words.
+type result struct {
+	OK     bool
+	Msg    string
+	Detail string
+}
+
+// view is what a template renders.
+type view struct {
+	Title        string
+	Form         *form
+	Error        string   // one problem, shown on top
+	Problems     []string // problems with the settings
+	Result       *result
+	Keychain     string // the keychain could not store the password: why
+	Manual       bool   // open the manual settings
+	SaveAnyway   bool   // offer "Save anyway" (the test failed)
+	Alternatives []candidateButton
+	Accounts     []accounts.Account
+	Remove       string // account to confirm removal of
+	Message      string // done page text
+	Final        bool   // the server stops after this page
+	ConfigPath   string
+}
+
+// candidateButton is another server autoconfig found.
+type candidateButton struct {
+	Value, Label string
+}
+
+func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
+	s.render(w, "start", &view{Title: "Add a mail account", Form: &form{}})
+}
+
+func (s *Server) handleManual(w http.ResponseWriter, r *http.Request) {
+	f := &form{Protocol: "imap", Security: "tls", Port: "993", FoldersText: accounts.DefaultFolder}
+	s.render(w, "details", &view{Title: "Add a mail account", Form: f, Manual: true})
+}
+
+func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	f := parseForm(r)
+	pw, havePW := s.formPassword(r)
+	v := &view{Title: "Add a mail account", Form: f}
+	_, domain, err := autoconfig.SplitAddress(f.Email)
+	switch {
+	case err != nil:
+		v.Error = upperFirst(err.Error()) + "."
+	case !havePW:
+		v.Error = "Type the password of the account."
+	}
+	if v.Error != "" {
+		s.render(w, "start", v)
+		return
+	}
+	f.Email = strings.TrimSpace(f.Email)
+	f.Name = f.Email
+	f.PwRef = s.pw.keep(pw)
+	cands, err := autoconfig.Lookup(r.Context(), f.Email, s.o.Autoconfig)
+	if err != nil || len(cands) == 0 {
+		s.log.Info("autoconfig found nothing", "domain", domain, "err", err)
+		// A guess to edit rather than an empty form.
+		f.use(autoconfig.Candidate{Protocol: accounts.IMAP, Host: "imap." + domain, Port: 993, Security: accounts.TLS, Username: f.Email})
+		f.Source = ""
+		v.Error = fmt.Sprintf("No settings were found for %s. The form holds a guess: check the server settings below (your provider's help pages list them).", domain)
+		v.Manual = true
+		s.render(w, "details", v)
+		return
+	}
+	f.use(cands[0])
+	for _, c := range cands[1:] {
+		v.Alternatives = append(v.Alternatives, candidateButton{Value: candidateValue(c), Label: (&form{Protocol: string(c.Protocol), Host: c.Host,
+			Port: fmt.Sprint(c.Port), Security: string(c.Security), Username: c.Username}).Describe()})
+	}
+	s.log.Info("autoconfig found settings", "domain", domain, "source", cands[0].Source, "candidates", len(cands))
+	s.render(w, "details", v)
+}
+
+func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	f := parseForm(r)
+	pw, havePW := s.formPassword(r)
+	v := &view{Title: "Add a mail account", Form: f}
+	if f.Edit {
+		v.Title = "Edit " + f.Orig
+	}
+	// A re-rendered page carries a fresh one-time reference, never the password.
+	keep := func() {
+		if havePW {
+			f.PwRef = s.pw.keep(pw)
+		}
+	}
+	if c := r.PostForm.Get("use"); c != "" {
+		if cand, ok := parseCandidate(c); ok {
+			f.use(cand)
+		}
+		keep()
+		s.render(w, "details", v)
+		return
+	}
+	base, err := s.baseAccount(f)
+	if err != nil {
+		v.Error = err.Error()
+		keep()
+		s.render(w, "details", v)
+		return
+	}
+	a, problems := f.account(base)
+	if len(problems) > 0 {
+		v.Problems, v.Manual = problems, true
+		keep()
+		s.render(w, "details", v)
+		return
+	}
+	action := r.PostForm.Get("action")
+	switch action {
+	case "test", "folders", "save":
+		res, folders := s.test(r.Context(), f, a, pw, havePW, action != "save")
+		if folders != nil {
+			f.Known, f.Folders = folders, a.Folders
+			if len(f.Folders) == 0 {
+				f.Folders = []string{accounts.DefaultFolder}
+			}
+		}
+		v.Result = res
+		if action != "save" || !res.OK {
+			v.SaveAnyway = !res.OK && action == "save"
+			v.Manual = v.Manual || !res.OK
+			keep()
+			s.render(w, "details", v)
+			return
+		}
+		s.save(w, r, v, a, pw, havePW)
+	case "saveanyway":
+		s.save(w, r, v, a, pw, havePW)
+	default:
+		keep()
+		s.render(w, "details", v)
+	}
+}
+
+// baseAccount is the saved account being edited, or the zero value.
+func (s *Server) baseAccount(f *form) (accounts.Account, error) {
+	if !f.Edit {
+		return accounts.Account{}, nil
+	}
+	cfg, err := s.loadConfig()
+	if err != nil {
+		return accounts.Account{}, err
+	}
+	a, ok := cfg.Account(f.Orig)
+	if !ok {
+		return accounts.Account{}, fmt.Errorf("the account %q is no longer in %s", f.Orig, s.path)
+	}
+	return a, nil
+}
+
+// formPassword is the password typed into the form, or the one kept from
+// an earlier request of the same form.
+func (s *Server) formPassword(r *http.Request) (string, bool) {
+	if pw := r.PostForm.Get("password"); pw != "" {
+		return pw, true
+	}
+	return s.pw.take(r.PostForm.Get("pwref"))
+}
+
+// passwordSource says where a test gets the password from: the command,
+// the typed password, or (when editing) the keychain.
+func (s *Server) passwordSource(f *form, a accounts.Account, pw string, havePW bool) (func(context.Context) (string, error), error) {
+	switch {
+	case a.PasswordCommand != "":
+		return func(ctx context.Context) (string, error) { return accounts.Password(ctx, a, nil) }, nil
+	case havePW:
+		return func(context.Context) (string, error) { return pw, nil }, nil
+	case f.Edit:
+		return func(ctx context.Context) (string, error) { return s.o.Secrets.Get(ctx, f.Orig) }, nil
+	}
+	return nil, errors.New("type the password of the account first")
+}
+
+// test logs in once; with folders set it also lists the IMAP folders.
+func (s *Server) test(ctx context.Context, f *form, a accounts.Account, pw string, havePW, folders bool) (*result, []string) {
+	src, err := s.passwordSource(f, a, pw, havePW)
+	if err != nil {
+		return &result{Msg: upperFirst(err.Error()) + "."}, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.o.CheckTimeout)
+	defer cancel()
+	o := s.pollerOptions(src)
+	a = a.WithDefaults()
+	in, err := s.o.Verify(ctx, a, o)
+	if err != nil {
+		s.log.Info("connection test failed", "account", a.Name, "kind", poller.KindOf(err))
+		var ce *poller.CheckError
+		if errors.As(err, &ce) {
+			res := &result{Msg: upperFirst(ce.Msg)}
+			if ce.Err != nil {
+				res.Detail = ce.Err.Error()
+			}
+			return res, nil
+		}
+		return &result{Msg: upperFirst(err.Error())}, nil
+	}
+	msg := "Connected — " + plural(in.Messages, "message", "messages")
+	if in.Unread >= 0 {
+		msg += ", " + count(in.Unread) + " unread"
+	}
+	s.log.Info("connection test passed", "account", a.Name)
+	res := &result{OK: true, Msg: msg}
+	if !folders || a.Protocol != accounts.IMAP {
+		return res, nil
+	}
+	list, err := s.o.ListFolders(ctx, a, o)
+	if err != nil {
+		res.Detail = "The folder list could not be read: " + err.Error()
+		return res, nil
+	}
+	return res, list
+}
+
+func (s *Server) pollerOptions(pw func(context.Context) (string, error)) *poller.Options {
+	var o poller.Options
+	if s.o.Poller != nil {
+		o = *s.o.Poller
+	}
+	o.Password = pw
+	return &o
+}
+
+// save stores the password first and then the account, so that a keychain
+// failure leaves nothing half-written; a failed config write takes the new
+// keychain entry back out.
+func (s *Server) save(w http.ResponseWriter, r *http.Request, v *view, a accounts.Account, pw string, havePW bool) {
+	ctx := r.Context()
+	f := v.Form
+	keep := func() {
+		if havePW {
+			f.PwRef = s.pw.keep(pw)
+		}
+	}
+	fail := func(msg string) {
+		v.Error = msg
+		keep()
+		s.render(w, "details", v)
+	}
+	cfg, err := s.loadConfig()
+	if err != nil {
+		fail(err.Error())
+		return
+	}
+	if _, taken := cfg.Account(a.Name); taken && (!f.Edit || a.Name != f.Orig) {
+		v.Manual = true
+		fail(fmt.Sprintf("There is already an account named %q: choose another name.", a.Name))
+		return
+	}
+	renamed := f.Edit && a.Name != f.Orig
+	var stored bool // a keychain entry under a.Name was written now
+	if a.PasswordCommand == "" {
+		secret, have := pw, havePW
+		if !have && renamed {
+			// The entry is keyed by the account name: move it.
+			if secret, err = s.o.Secrets.Get(ctx, f.Orig); err == nil {
+				have = true
+			}
+		}
+		if !have && !f.Edit {
+			fail("Type the password of the account (or set a password command).")
+			return
+		}
+		if have {
+			if err := s.o.Secrets.Set(ctx, a.Name, secret); err != nil {
+				s.log.Warn("keychain refused the password", "account", a.Name, "err", err)
+				v.Keychain = keychainMessage(err)
+				v.Manual = true
+				keep()
+				s.render(w, "details", v)
+				return
+			}
+			stored = true
+		}
+	}
+	if f.Edit {
+		err = accounts.UpdateAccount(s.path, f.Orig, a)
+	} else {
+		err = accounts.AddAccount(s.path, a)
+	}
+	if err != nil {
+		if stored && !f.Edit {
+			s.o.Secrets.Delete(ctx, a.Name)
+		}
+		fail("The account was not saved: " + err.Error())
+		return
+	}
+	if f.Edit && (renamed || a.PasswordCommand != "") {
+		// The old entry is no longer used; a missing one is fine.
+		s.o.Secrets.Delete(ctx, f.Orig)
+	}
+	saved := a.WithDefaults()
+	if cfg, err := s.loadConfig(); err == nil {
+		if x, ok := cfg.Account(a.Name); ok {
+			saved = x
+		}
+	}
+	if s.o.Engine != nil {
+		if f.Edit {
+			s.o.Engine.RemoveAccount(f.Orig)
+		}
+		s.o.Engine.AddAccount(saved)
+	}
+	s.log.Info("account saved", "account", a.Name, "edit", f.Edit)
+	msg := fmt.Sprintf("The account %q is saved", a.Name)
+	if a.PasswordCommand == "" {
+		msg += " and its password is in the keychain"
+	}
+	s.render(w, "done", &view{Title: "Saved", Final: true, Message: msg + ". It appears in the tray menu now; you can close this tab.", ConfigPath: s.path})
+	s.stop("saved")
+}
+
+// keychainMessage explains a keychain failure and what to do instead.
+func keychainMessage(err error) string {
+	why := err.Error()
+	for _, kind := range []error{accounts.ErrNoSecretService, accounts.ErrNoSessionBus, accounts.ErrKeyringLocked, accounts.ErrKeychainTimeout} {
+		if errors.Is(err, kind) {
+			why, _, _ = strings.Cut(why, ": ")
+			why = upperFirst(strings.TrimPrefix(why, "the "))
+			break
+		}
+	}
+	return "The password could not be stored in the keychain. " + strings.TrimSuffix(why, ".") +
+		". Nothing was saved, and MailSneaker never writes the password in clear text. " +
+		"Unlock or start the keychain and press Save again, or give a password command below: " +
+		"a command that prints the password, e.g. pass show mail/work."
+}
+
+func (s *Server) handleAccounts(w http.ResponseWriter, r *http.Request) {
+	cfg, err := s.loadConfig()
+	v := &view{Title: "Accounts", ConfigPath: s.path}
+	if err != nil {
+		v.Error = err.Error()
+	} else {
+		v.Accounts = cfg.Accounts
+	}
+	s.render(w, "accounts", v)
+}
+
+func (s *Server) handleEdit(w http.ResponseWriter, r *http.Request) {
+	name := r.URL.Query().Get("name")
+	cfg, err := s.loadConfig()
+	if err != nil {
+		s.render(w, "accounts", &view{Title: "Accounts", Error: err.Error(), ConfigPath: s.path})
+		return
+	}
+	a, ok := cfg.Account(name)
+	if !ok {
+		s.render(w, "accounts", &view{Title: "Accounts", Error: fmt.Sprintf("There is no account named %q.", name), Accounts: cfg.Accounts, ConfigPath: s.path})
+		return
+	}
+	s.render(w, "details", &view{Title: "Edit " + a.Name, Form: formFor(a), Manual: true})
+}
+
+func (s *Server) handleRemove(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	name := r.PostForm.Get("name")
+	v := &view{Title: "Accounts", ConfigPath: s.path}
+	if r.PostForm.Get("confirm") != "yes" {
+		v.Title, v.Remove = "Remove "+name, name
+		s.render(w, "remove", v)
+		return
+	}
+	if err := accounts.RemoveAccount(s.path, name); err != nil {
+		v.Error = "The account was not removed: " + err.Error()
+	} else {
+		var ke *accounts.KeychainError
+		if err := s.o.Secrets.Delete(r.Context(), name); err != nil && !(errors.As(err, &ke) && ke.Kind == accounts.ErrNoPassword) {
+			v.Error = fmt.Sprintf("The account %q is removed, but its password could not be deleted from the keychain: %v", name, err)
+		} else {
+			v.Message = fmt.Sprintf("The account %q is removed, with its password.", name)
+		}
+		if s.o.Engine != nil {
+			s.o.Engine.RemoveAccount(name)
+		}
+		s.log.Info("account removed", "account", name)
+	}
+	if cfg, err := s.loadConfig(); err == nil {
+		v.Accounts = cfg.Accounts
+	}
+	s.render(w, "accounts", v)
+}
+
+func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
+	s.render(w, "done", &view{Title: "Cancelled", Final: true, Message: "Nothing was changed. You can close this tab."})
+	s.stop("cancelled")
+}
+
+func (s *Server) handleCSS(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Write(s.pages.css)
+}
+
+// loadConfig reads the config file; a missing one is an empty config.
+func (s *Server) loadConfig() (*accounts.Config, error) {
+	cfg, err := accounts.Load(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &accounts.Config{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the config file has errors; fix them first: %w", err)
+	}
+	return cfg, nil
+}
