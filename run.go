@@ -53,7 +53,7 @@ func runTray(ctx context.Context, env *cli.Env) int {
 	m := poller.NewManager(poller.ManagerOptions{
 		Accounts: cfg.Accounts, Store: store, CheckerOptions: env.CheckerOptions, Logger: env.Logger,
 	})
-	return serve(ctx, env, m, cfg.General, false)
+	return serve(ctx, env, m, cfg.General, false, true)
 }
 
 // runDemo starts the built-in demo servers and runs the tray on them, with a
@@ -84,12 +84,13 @@ func runDemo(ctx context.Context, env *cli.Env) int {
 		},
 	})
 	fmt.Fprintln(env.Stderr, "demo: IMAP and POP3 servers on 127.0.0.1 with a new mail every few seconds; Ctrl-C to stop")
-	return serve(ctx, env, m, accounts.General{Notify: true}, true)
+	return serve(ctx, env, m, accounts.General{Notify: true}, true, false)
 }
 
 // serve runs the manager, notifications and the tray until Quit or ctx ends.
-// printCounts prints every change of the counts when no tray host is there.
-func serve(ctx context.Context, env *cli.Env, m *poller.Manager, general accounts.General, printCounts bool) int {
+// printCounts prints every change of the counts when no tray host is there;
+// canAdd enables "Add account…" (not in the demo, whose config is temporary).
+func serve(ctx context.Context, env *cli.Env, m *poller.Manager, general accounts.General, printCounts, canAdd bool) int {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	managerDone := make(chan error, 1)
@@ -117,11 +118,16 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, general account
 		<-managerDone
 		return cli.ExitOK
 	}
-	err = tray.Run(ctx, m, tray.Options{
+	opts := tray.Options{
 		Logger:   env.Logger,
 		OpenMail: func(a poller.AccountSnapshot, _ poller.Mail) { openAccount(env.Logger, a) },
 		Notice:   func(s string) { env.Logger.Info(s) },
-	})
+	}
+	if canAdd {
+		page := &setupPage{ctx: ctx, log: env.Logger, configPath: env.ConfigPath, engine: m, notice: opts.Notice}
+		opts.AddAccount = page.open
+	}
+	err = tray.Run(ctx, m, opts)
 	cancel()
 	if merr := <-managerDone; merr != nil {
 		fmt.Fprintln(env.Stderr, "mailsneaker:", merr)
