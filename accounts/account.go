@@ -42,6 +42,7 @@ type Account struct {
 	CAFile          string        // extra trusted CAs (PEM), for self-hosted servers
 	PasswordCommand string        // run with sh -c; first line of stdout is the password
 	CountExisting   bool          // POP3: mail on the server at the first check counts as new
+	MarkOnServer    bool          // IMAP: Mark all read also sets \Seen on the server
 	OpenCommand     string        // optional: run when the user clicks one of its mails
 	URL             string        // optional: opened when the user clicks one of its mails
 }

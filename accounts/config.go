@@ -52,6 +52,7 @@ type rawAccount struct {
 	CAFile          string    `toml:"ca_file"`
 	PasswordCommand string    `toml:"password_command"`
 	CountExisting   bool      `toml:"count_existing"`
+	MarkOnServer    bool      `toml:"mark_on_server"`
 	OpenCommand     string    `toml:"open_command"`
 	URL             string    `toml:"url"`
 }
@@ -61,7 +62,7 @@ func wantType(key string) string {
 	switch key {
 	case "port":
 		return "a whole number, e.g. 993"
-	case "notify", "count_existing":
+	case "notify", "count_existing", "mark_on_server":
 		return "true or false"
 	case "folders":
 		return `a list of strings, e.g. ["INBOX"]`
@@ -161,7 +162,8 @@ func (ra rawAccount) account() (Account, []*ConfigError) {
 	a := Account{
 		Name: ra.Name, Protocol: Protocol(ra.Protocol), Host: ra.Host, Username: ra.Username,
 		CAFile: ra.CAFile, PasswordCommand: ra.PasswordCommand, CountExisting: ra.CountExisting,
-		OpenCommand: ra.OpenCommand, URL: ra.URL,
+		MarkOnServer: ra.MarkOnServer,
+		OpenCommand:  ra.OpenCommand, URL: ra.URL,
 	}
 	if ra.Port != nil {
 		if *ra.Port < 1 || *ra.Port > 65535 {

@@ -21,7 +21,7 @@ var (
 // accountKeyOrder lists the keys of an [[account]] block in the order they are written.
 func accountKeyOrder() []string {
 	return []string{"name", "protocol", "host", "port", "security", "username", "folders",
-		"poll_interval", "ca_file", "password_command", "count_existing", "open_command", "url"}
+		"poll_interval", "ca_file", "password_command", "count_existing", "mark_on_server", "open_command", "url"}
 }
 
 // AddAccount appends an [[account]] block for a to the config file at path,
@@ -257,6 +257,8 @@ func tomlValue(a Account, key string) (v string, ok bool) {
 		return str(a.PasswordCommand)
 	case "count_existing":
 		return strconv.FormatBool(a.CountExisting), a.CountExisting
+	case "mark_on_server":
+		return strconv.FormatBool(a.MarkOnServer), a.MarkOnServer
 	case "open_command":
 		return str(a.OpenCommand)
 	case "url":

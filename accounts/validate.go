@@ -129,6 +129,9 @@ func (a Account) problems(dir string) []*ConfigError {
 			bad("ca_file", "ca_file %q %s", a.CAFile, msg)
 		}
 	}
+	if a.MarkOnServer && a.Protocol == POP3 {
+		bad("mark_on_server", "mark_on_server is only for imap accounts (POP3 has no flags): remove it")
+	}
 	if a.CountExisting && a.Protocol == IMAP {
 		bad("count_existing", "count_existing is only for pop3 accounts (imap uses the unseen flag): remove it")
 	}

@@ -1,0 +1,121 @@
+// Package tray shows MailSneaker in the system tray: it turns each snapshot
+// of the poller into an icon, a title, a tooltip and a menu (view.go, pure),
+// and turns clicks into commands for the engine. It is the only package that
+// imports fyne.io/systray, and one goroutine makes every systray call.
+package tray
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"runtime"
+	"sync/atomic"
+
+	"fyne.io/systray"
+
+	"mailsneaker/poller"
+)
+
+// Engine is what the tray needs from the poller (poller.Manager satisfies it).
+type Engine interface {
+	// Snapshots delivers every published snapshot; the channel holds the
+	// latest one, and the tray skips any that a newer one has overtaken.
+	Snapshots() <-chan poller.Snapshot
+	// MarkRead marks as read the new mails of account ("" = all) that seen
+	// lists, and no others; it returns how many it marked.
+	MarkRead(ctx context.Context, seen poller.Snapshot, account string) (int, error)
+	// CheckNow asks for an immediate check of account ("" = all).
+	CheckNow(account string)
+}
+
+// Options are the tray's optional hooks; the zero value is valid: a nil hook
+// disables the menu entries that need it.
+type Options struct {
+	AddAccount func()                                           // "Add account…"; called on its own goroutine
+	OpenMail   func(acct poller.AccountSnapshot, m poller.Mail) // a click on a mail; on its own goroutine
+	Logger     *slog.Logger                                     // nil: discard
+	Notice     func(string)                                     // one-off messages for the user; any goroutine
+}
+
+// ErrRunTwice is returned by a second call of Run: systray keeps its state
+// in package variables and can run once per process.
+var ErrRunTwice = errors.New("tray: Run can only be called once per process")
+
+// ErrNoSessionBus is HostAvailable's answer on Linux when there is no D-Bus
+// session bus to show a tray icon on.
+var ErrNoSessionBus = errors.New("no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)")
+
+// ran makes a second Run fail instead of returning at once: systray's quit
+// channel is closed for good after the first.
+var ran atomic.Bool
+
+// Run shows the tray icon and menu until the user clicks Quit (Run returns
+// nil), ctx is done (it returns ctx.Err()), or the engine closes its
+// snapshot channel (nil). It blocks meanwhile.
+//
+// On macOS Run must be called from the main goroutine: AppKit only works on
+// the main thread, which systray's init locks to the main goroutine. On
+// Windows and Linux any goroutine will do (Run locks it to its OS thread,
+// which the Windows message loop needs). On Linux the icon appears only if a
+// StatusNotifier host runs: check HostAvailable first and tell the user.
+func Run(ctx context.Context, e Engine, o Options) error {
+	if ran.Swap(true) {
+		return ErrRunTwice
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+
+	jobCtx, cancelJobs := context.WithCancel(ctx)
+	defer cancelJobs()
+	l := newLoop(jobCtx, e, o, systrayUI{})
+	done := make(chan struct{})
+	var userQuit bool
+	systray.Run(func() {
+		// systray calls onReady on a goroutine of its own and answers no
+		// menu request until it returns: build the first menu, then return.
+		ready := make(chan struct{})
+		go func() {
+			defer close(done)
+			userQuit = l.run(ctx, ready)
+			systray.Quit()
+		}()
+		<-ready
+	}, nil)
+	<-done
+	cancelJobs()
+	l.wait()
+	if !userQuit && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// systrayUI is the real ui: fyne.io/systray. Every method is called from the
+// loop goroutine only.
+type systrayUI struct{}
+
+func (systrayUI) SetIcon(b []byte)    { systray.SetIcon(b) }
+func (systrayUI) SetTitle(s string)   { systray.SetTitle(s) }
+func (systrayUI) SetTooltip(s string) { systray.SetTooltip(tooltipText(s)) }
+func (systrayUI) Reset()              { systray.ResetMenu() }
+
+func (systrayUI) Add(parent any, label string, disabled bool) (any, <-chan struct{}) {
+	var mi *systray.MenuItem
+	if p, ok := parent.(*systray.MenuItem); ok && p != nil {
+		mi = p.AddSubMenuItem(menuLabel(label), "")
+	} else {
+		mi = systray.AddMenuItem(menuLabel(label), "")
+	}
+	if disabled {
+		mi.Disable()
+	}
+	return mi, mi.ClickedCh
+}
+
+func (systrayUI) AddSeparator(parent any) {
+	if p, ok := parent.(*systray.MenuItem); ok && p != nil {
+		p.AddSeparator()
+		return
+	}
+	systray.AddSeparator()
+}

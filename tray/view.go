@@ -1,0 +1,246 @@
+package tray
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"mailsneaker/icons"
+	"mailsneaker/poller"
+)
+
+// Limits of what the menu shows.
+const (
+	MaxMailRows  = 10  // newest new mails listed per account
+	MaxMailLabel = 60  // runes in a "Sender — Subject" row
+	MaxErrorText = 200 // runes of the full error text
+)
+
+// Menu is everything the tray shows for one snapshot.
+type Menu struct {
+	Title   string      // beside the icon (macOS, some Linux hosts): the total, "" at 0
+	Tooltip string      // one line per account
+	Icon    icons.State // what the icon draws
+	Items   []Item      // the menu, top to bottom
+}
+
+// Item is one menu entry, a separator, or a submenu (Children non-empty).
+type Item struct {
+	Label     string
+	Disabled  bool
+	Separator bool
+	Children  []Item
+	Action    Action // what a click does; zero for none
+}
+
+// ActionKind says what a click does.
+type ActionKind int
+
+// Kinds of action.
+const (
+	ActNone       ActionKind = iota
+	ActMarkRead              // Engine.MarkRead for Account ("" = all) with the snapshot shown
+	ActCheckNow              // Engine.CheckNow for Account ("" = all)
+	ActOpenMail              // Options.OpenMail for mail MailID of Account
+	ActAddAccount            // Options.AddAccount
+	ActQuit                  // end Run
+)
+
+// Action is what a click on an item does.
+type Action struct {
+	Kind    ActionKind
+	Account string // account name; "" = all accounts
+	MailID  string // for ActOpenMail
+}
+
+// View turns a snapshot into the menu the tray shows. It is pure: now is
+// only used to write the time of the last check ("14:05", or with the date
+// when not today).
+func View(s poller.Snapshot, now time.Time) Menu {
+	m := Menu{Icon: iconState(s)}
+	if s.Total > 0 {
+		m.Title = strconv.Itoa(s.Total)
+	}
+	m.Items = append(m.Items, Item{Label: headline(s), Disabled: true})
+	tips := make([]string, 0, len(s.Accounts))
+	for _, a := range s.Accounts {
+		m.Items = append(m.Items, accountItem(a, now))
+		tips = append(tips, a.Name+": "+status(a))
+	}
+	if len(s.Accounts) == 0 {
+		tips = append(tips, "MailSneaker: no accounts")
+	}
+	m.Tooltip = strings.Join(tips, "\n")
+	m.Items = append(m.Items,
+		Item{Separator: true},
+		Item{Label: "Mark all read", Disabled: s.Total == 0, Action: Action{Kind: ActMarkRead}},
+		Item{Label: "Check now", Disabled: len(s.Accounts) == 0, Action: Action{Kind: ActCheckNow}},
+		Item{Label: "Add account…", Action: Action{Kind: ActAddAccount}},
+		Item{Label: "Quit", Action: Action{Kind: ActQuit}},
+	)
+	return m
+}
+
+// starting is the menu shown before the first snapshot arrives.
+func starting() Menu {
+	return Menu{
+		Tooltip: "MailSneaker: starting",
+		Icon:    icons.State{Offline: true},
+		Items: []Item{
+			{Label: "Starting…", Disabled: true},
+			{Separator: true},
+			{Label: "Quit", Action: Action{Kind: ActQuit}},
+		},
+	}
+}
+
+// iconState is grey when there is nothing to watch or nothing reachable,
+// and carries the warning mark when some account has an error.
+func iconState(s poller.Snapshot) icons.State {
+	offline := true
+	for _, a := range s.Accounts {
+		if a.State != poller.StateError || a.Err == nil || a.Err.Kind != poller.KindNetwork {
+			offline = false
+		}
+	}
+	return icons.State{Count: s.Total, Error: s.Errors() > 0, Offline: offline}.Normal()
+}
+
+func headline(s poller.Snapshot) string {
+	switch {
+	case len(s.Accounts) == 0:
+		return "No accounts set up"
+	case s.Total == 0:
+		return "No new mail"
+	case s.Total == 1:
+		return "1 new mail"
+	}
+	return fmt.Sprintf("%d new mails", s.Total)
+}
+
+// status is the short state of an account: "2 new", "no new mail",
+// "login refused", "2 new, login refused".
+func status(a poller.AccountSnapshot) string {
+	news := "no new mail"
+	if a.New > 0 {
+		news = fmt.Sprintf("%d new", a.New)
+	}
+	switch a.State {
+	case poller.StateStarting:
+		if a.New == 0 {
+			return "checking…"
+		}
+	case poller.StateError:
+		if a.New == 0 {
+			return shortError(a.Err)
+		}
+		return news + ", " + shortError(a.Err)
+	}
+	return news
+}
+
+// shortError names what went wrong in a few words, by kind.
+func shortError(e *poller.CheckError) string {
+	if e == nil {
+		return "error"
+	}
+	switch e.Kind {
+	case poller.KindNetwork:
+		return "server unreachable"
+	case poller.KindTLS:
+		return "secure connection failed"
+	case poller.KindAuth:
+		return "login refused"
+	case poller.KindProtocol:
+		return "server error"
+	case poller.KindConfig:
+		return "settings problem"
+	}
+	return "error"
+}
+
+func accountItem(a poller.AccountSnapshot, now time.Time) Item {
+	it := Item{Label: a.Name + " — " + status(a)}
+	if a.State == poller.StateError && a.Err != nil {
+		it.Children = append(it.Children,
+			Item{Label: truncate(clean(a.Err.Error()), MaxErrorText), Disabled: true},
+			Item{Separator: true})
+	}
+	shown := a.Mails[:min(len(a.Mails), MaxMailRows)]
+	for _, m := range shown {
+		it.Children = append(it.Children, Item{
+			Label:  mailLabel(m),
+			Action: Action{Kind: ActOpenMail, Account: a.Name, MailID: m.ID},
+		})
+	}
+	if more := a.New - len(shown); more > 0 && len(shown) > 0 {
+		it.Children = append(it.Children, Item{Label: fmt.Sprintf("… and %d more", more), Disabled: true})
+	}
+	if len(shown) > 0 {
+		it.Children = append(it.Children, Item{Separator: true})
+	}
+	it.Children = append(it.Children,
+		Item{Label: lastChecked(a.Checked, now), Disabled: true},
+		Item{Label: "Check now", Action: Action{Kind: ActCheckNow, Account: a.Name}},
+		Item{Label: "Mark read", Disabled: a.New == 0, Action: Action{Kind: ActMarkRead, Account: a.Name}},
+	)
+	return it
+}
+
+func lastChecked(t, now time.Time) string {
+	if t.IsZero() {
+		return "Not checked yet"
+	}
+	t = t.In(now.Location())
+	y1, m1, d1 := t.Date()
+	y2, m2, d2 := now.Date()
+	if y1 == y2 && m1 == m2 && d1 == d2 {
+		return "Last checked " + t.Format("15:04")
+	}
+	if y1 == y2 {
+		return "Last checked " + t.Format("Jan 2 15:04")
+	}
+	return "Last checked " + t.Format("Jan 2 2006 15:04")
+}
+
+// mailLabel is "Sender — Subject", cut to MaxMailLabel runes.
+func mailLabel(m poller.Mail) string {
+	from, subj := clean(m.From), clean(m.Subject)
+	if from == "" {
+		from = "(unknown sender)"
+	}
+	if subj == "" {
+		subj = "(no subject)"
+	}
+	return truncate(from+" — "+subj, MaxMailLabel)
+}
+
+// clean makes text from the network fit on one menu line: control
+// characters (newlines, tabs, escapes) become spaces, runs of spaces one.
+func clean(s string) string {
+	var b strings.Builder
+	space := false
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.IsSpace(r) {
+			space = b.Len() > 0
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// truncate cuts s to n runes, the last one an ellipsis.
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return strings.TrimRightFunc(string(r[:n-1]), unicode.IsSpace) + "…"
+}

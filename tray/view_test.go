@@ -1,0 +1,272 @@
+package tray
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"mailsneaker/icons"
+	"mailsneaker/poller"
+)
+
+var now = time.Date(2026, 3, 14, 15, 9, 0, 0, time.UTC)
+
+// render writes a menu as indented lines: "[-]" marks a disabled item,
+// "---" a separator, "{kind acct id}" an action.
+func render(items []Item, depth int, b *strings.Builder) {
+	for _, it := range items {
+		b.WriteString(strings.Repeat("  ", depth))
+		switch {
+		case it.Separator:
+			b.WriteString("---")
+		default:
+			b.WriteString(it.Label)
+			if it.Disabled {
+				b.WriteString(" [-]")
+			}
+			if it.Action.Kind != ActNone {
+				fmt.Fprintf(b, " {%d %s %s}", it.Action.Kind, it.Action.Account, it.Action.MailID)
+			}
+		}
+		b.WriteByte('\n')
+		render(it.Children, depth+1, b)
+	}
+}
+
+func mails(n int) []poller.Mail {
+	var ms []poller.Mail
+	for i := range n {
+		ms = append(ms, poller.Mail{ID: fmt.Sprintf("m%d", i), From: fmt.Sprintf("Sender %d", i), Subject: fmt.Sprintf("Subject %d", i)})
+	}
+	return ms
+}
+
+func TestView(t *testing.T) {
+	checked := now.Add(-4 * time.Minute)
+	tests := []struct {
+		name    string
+		snap    poller.Snapshot
+		title   string
+		tooltip string
+		icon    icons.State
+		menu    string
+	}{
+		{
+			name:    "no accounts",
+			snap:    poller.Snapshot{},
+			tooltip: "MailSneaker: no accounts",
+			icon:    icons.State{Offline: true},
+			menu: `No accounts set up [-]
+---
+Mark all read [-] {1  }
+Check now [-] {2  }
+Add account… {4  }
+Quit {5  }
+`,
+		},
+		{
+			name: "one account, nothing new",
+			snap: poller.Snapshot{Accounts: []poller.AccountSnapshot{
+				{Name: "work", State: poller.StateOK, Checked: checked},
+			}},
+			tooltip: "work: no new mail",
+			menu: `No new mail [-]
+work — no new mail
+  Last checked 15:05 [-]
+  Check now {2 work }
+  Mark read [-] {1 work }
+---
+Mark all read [-] {1  }
+Check now {2  }
+Add account… {4  }
+Quit {5  }
+`,
+		},
+		{
+			name: "one new mail, one starting",
+			snap: poller.Snapshot{Total: 1, Accounts: []poller.AccountSnapshot{
+				{Name: "work", State: poller.StateOK, New: 1, NewIDs: []string{"a"}, Checked: checked,
+					Mails: []poller.Mail{{ID: "a", From: "Alice", Subject: "Lunch?"}}},
+				{Name: "home", State: poller.StateStarting},
+			}},
+			title:   "1",
+			tooltip: "work: 1 new\nhome: checking…",
+			icon:    icons.State{Count: 1},
+			menu: `1 new mail [-]
+work — 1 new
+  Alice — Lunch? {3 work a}
+  ---
+  Last checked 15:05 [-]
+  Check now {2 work }
+  Mark read {1 work }
+home — checking…
+  Not checked yet [-]
+  Check now {2 home }
+  Mark read [-] {1 home }
+---
+Mark all read {1  }
+Check now {2  }
+Add account… {4  }
+Quit {5  }
+`,
+		},
+		{
+			name: "many mails, an error, a long subject",
+			snap: poller.Snapshot{Total: 14, Accounts: []poller.AccountSnapshot{
+				{Name: "work", State: poller.StateOK, New: 12, Checked: now.Add(-26 * time.Hour),
+					Mails: append([]poller.Mail{{ID: "long", From: "Bob\r\n  Builder",
+						Subject: "A very long subject line that goes on and on well past sixty runes"}}, mails(11)...)},
+				{Name: "old", State: poller.StateError, New: 2, Mails: mails(2),
+					Err: &poller.CheckError{Kind: poller.KindAuth, Msg: "login refused by imap.example.com: check the password"}},
+			}},
+			title:   "14",
+			tooltip: "work: 12 new\nold: 2 new, login refused",
+			icon:    icons.State{Count: 14, Error: true},
+			menu: `14 new mails [-]
+work — 12 new
+  Bob Builder — A very long subject line that goes on and on… {3 work long}
+  Sender 0 — Subject 0 {3 work m0}
+  Sender 1 — Subject 1 {3 work m1}
+  Sender 2 — Subject 2 {3 work m2}
+  Sender 3 — Subject 3 {3 work m3}
+  Sender 4 — Subject 4 {3 work m4}
+  Sender 5 — Subject 5 {3 work m5}
+  Sender 6 — Subject 6 {3 work m6}
+  Sender 7 — Subject 7 {3 work m7}
+  Sender 8 — Subject 8 {3 work m8}
+  … and 2 more [-]
+  ---
+  Last checked Mar 13 13:09 [-]
+  Check now {2 work }
+  Mark read {1 work }
+old — 2 new, login refused
+  login refused by imap.example.com: check the password [-]
+  ---
+  Sender 0 — Subject 0 {3 old m0}
+  Sender 1 — Subject 1 {3 old m1}
+  ---
+  Not checked yet [-]
+  Check now {2 old }
+  Mark read {1 old }
+---
+Mark all read {1  }
+Check now {2  }
+Add account… {4  }
+Quit {5  }
+`,
+		},
+		{
+			name: "all unreachable is offline",
+			snap: poller.Snapshot{Accounts: []poller.AccountSnapshot{
+				{Name: "a", State: poller.StateError, Err: &poller.CheckError{Kind: poller.KindNetwork, Msg: "imap.example.com unreachable"}},
+				{Name: "b", State: poller.StateError, Err: &poller.CheckError{Kind: poller.KindTLS, Msg: "bad certificate", Err: fmt.Errorf("x509: expired")}},
+				{Name: "c", State: poller.StateError},
+			}},
+			tooltip: "a: server unreachable\nb: secure connection failed\nc: error",
+			icon:    icons.State{Error: true},
+			menu: `No new mail [-]
+a — server unreachable
+  imap.example.com unreachable [-]
+  ---
+  Not checked yet [-]
+  Check now {2 a }
+  Mark read [-] {1 a }
+b — secure connection failed
+  bad certificate: x509: expired [-]
+  ---
+  Not checked yet [-]
+  Check now {2 b }
+  Mark read [-] {1 b }
+c — error
+  Not checked yet [-]
+  Check now {2 c }
+  Mark read [-] {1 c }
+---
+Mark all read [-] {1  }
+Check now {2  }
+Add account… {4  }
+Quit {5  }
+`,
+		},
+		{
+			name: "only network errors: grey",
+			snap: poller.Snapshot{Total: 3, Accounts: []poller.AccountSnapshot{
+				{Name: "a", State: poller.StateError, New: 3, Err: &poller.CheckError{Kind: poller.KindNetwork, Msg: "offline"}},
+			}},
+			title:   "3",
+			tooltip: "a: 3 new, server unreachable",
+			icon:    icons.State{Count: 3, Offline: true},
+		},
+		{
+			name:    "more than 99",
+			snap:    poller.Snapshot{Total: 250, Accounts: []poller.AccountSnapshot{{Name: "list", State: poller.StateOK, New: 250}}},
+			title:   "250",
+			tooltip: "list: 250 new",
+			icon:    icons.State{Count: 100},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := View(tt.snap, now)
+			if m.Title != tt.title {
+				t.Errorf("Title = %q, want %q", m.Title, tt.title)
+			}
+			if m.Tooltip != tt.tooltip {
+				t.Errorf("Tooltip = %q, want %q", m.Tooltip, tt.tooltip)
+			}
+			if m.Icon != tt.icon {
+				t.Errorf("Icon = %+v, want %+v", m.Icon, tt.icon)
+			}
+			if tt.menu == "" {
+				return
+			}
+			var b strings.Builder
+			render(m.Items, 0, &b)
+			if got := b.String(); got != tt.menu {
+				t.Errorf("menu:\n%s\nwant:\n%s", got, tt.menu)
+			}
+		})
+	}
+}
+
+func TestTruncate(t *testing.T) {
+	tests := []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly10!", 10, "exactly10!"},
+		{"eleven runes", 10, "eleven ru…"},
+		{"ääääääääääää", 5, "ääää…"},
+		{"word     space", 6, "word…"},
+	}
+	for _, tt := range tests {
+		if got := truncate(tt.in, tt.n); got != tt.want {
+			t.Errorf("truncate(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
+		if n := len([]rune(truncate(tt.in, tt.n))); n > tt.n {
+			t.Errorf("truncate(%q, %d) has %d runes", tt.in, tt.n, n)
+		}
+	}
+}
+
+func TestClean(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":                "plain",
+		"  two\r\n\tlines  ":   "two lines",
+		"esc\x1b[31mred":       "esc [31mred",
+		"zero\u200bwidth kept": "zero\u200bwidth kept",
+	} {
+		if got := clean(in); got != want {
+			t.Errorf("clean(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestMailLabel(t *testing.T) {
+	if got := mailLabel(poller.Mail{}); got != "(unknown sender) — (no subject)" {
+		t.Errorf("empty mail: %q", got)
+	}
+}
