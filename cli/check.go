@@ -123,8 +123,9 @@ func printText(e *Env, snap poller.Snapshot) {
 // MarkRead runs `mailsneaker mark-read [--account NAME]`: it checks, then
 // promotes what is new into the seen set.
 func MarkRead(ctx context.Context, e *Env, args []string) int {
-	fs := e.newFlagSet("mark-read", "mark-read [--account NAME]")
+	fs := e.newFlagSet("mark-read", "mark-read [--account NAME] [--on-server]")
 	only := fs.String("account", "", "mark only this account's mail")
+	onServer := fs.Bool("on-server", false, "also set \\Seen on the IMAP server (changes the mailbox)")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		if err == nil {
 			fs.Usage()
@@ -139,8 +140,8 @@ func MarkRead(ctx context.Context, e *Env, args []string) int {
 	if err != nil {
 		return e.fail(err)
 	}
-	snap, n, err := m.MarkReadOnce(ctx, *only)
-	if err != nil {
+	snap, n, err := m.MarkReadOnce(ctx, *only, *onServer)
+	if err != nil && n == 0 {
 		return e.fail(err)
 	}
 	for _, a := range snap.Accounts {
@@ -152,6 +153,11 @@ func MarkRead(ctx context.Context, e *Env, args []string) int {
 		fmt.Fprintln(e.Stdout, "marked 1 mail as read")
 	} else {
 		fmt.Fprintf(e.Stdout, "marked %d mails as read\n", n)
+	}
+	if err != nil {
+		// Marked here, but the server part failed.
+		fmt.Fprintln(e.Stderr, "mailsneaker:", err)
+		return ExitFailed
 	}
 	if snap.Errors() > 0 {
 		return ExitFailed

@@ -466,8 +466,27 @@ func (m *Manager) markRead(st *state, seen Snapshot, account string) (int, error
 
 // MarkRead promotes exactly the new mails of seen — the snapshot the user
 // looked at — of every account, or of the named one, into the seen set, on
-// disk. It returns how many mails it promoted.
+// disk. Accounts with mark_on_server also get \Seen set on the server (on
+// the caller's goroutine). It returns how many mails it promoted.
 func (m *Manager) MarkRead(ctx context.Context, seen Snapshot, account string) (int, error) {
+	n, err := m.markReadLocal(ctx, seen, account)
+	if err != nil {
+		return n, err
+	}
+	accts, err := m.accountsOf(ctx, seen, account)
+	if err != nil {
+		return n, err
+	}
+	var onServer []accounts.Account
+	for _, a := range accts {
+		if a.MarkOnServer {
+			onServer = append(onServer, a)
+		}
+	}
+	return n, m.flagOnServer(ctx, onServer, seen, true)
+}
+
+func (m *Manager) markReadLocal(ctx context.Context, seen Snapshot, account string) (int, error) {
 	type reply struct {
 		n   int
 		err error
@@ -605,14 +624,25 @@ func (m *Manager) CheckOnce(ctx context.Context) Snapshot {
 }
 
 // MarkReadOnce checks every account once and promotes what is new (of every
-// account, or of the one named), as `mailsneaker mark-read` does. It returns
-// the snapshot it promoted from and how many mails it promoted.
-func (m *Manager) MarkReadOnce(ctx context.Context, account string) (Snapshot, int, error) {
+// account, or of the one named), as `mailsneaker mark-read` does; with
+// onServer, or for accounts with mark_on_server, IMAP mails also get \Seen
+// on the server. It returns the snapshot it promoted from and how many mails
+// it promoted.
+func (m *Manager) MarkReadOnce(ctx context.Context, account string, onServer bool) (Snapshot, int, error) {
 	st := m.newState(ctx)
 	m.checkAll(st)
 	snap := snapshotOf(st)
 	n, err := m.markRead(st, snap, account)
-	return snap, n, err
+	if err != nil {
+		return snap, n, err
+	}
+	var flag []accounts.Account
+	for _, name := range st.order {
+		if a := st.accts[name].acct; (onServer || a.MarkOnServer) && (account == "" || a.Name == account) {
+			flag = append(flag, a)
+		}
+	}
+	return snap, n, m.flagOnServer(st.ctx, flag, snap, false)
 }
 
 func (m *Manager) checkAll(st *state) {
@@ -657,5 +687,74 @@ func sleep(ctx context.Context, d time.Duration, poke <-chan struct{}) bool {
 		return true
 	case <-ctx.Done():
 		return false
+	}
+}
+
+// MarkReadOnServer does what MarkRead does and then, for the IMAP accounts
+// of seen (all, or the one named), sets \Seen on the server on exactly those
+// mails: the user's explicit "Mark read on server". The server part runs on
+// the caller's goroutine; afterwards the accounts check again.
+func (m *Manager) MarkReadOnServer(ctx context.Context, seen Snapshot, account string) (int, error) {
+	accts, err := m.accountsOf(ctx, seen, account)
+	if err != nil {
+		return 0, err
+	}
+	n, err := m.markReadLocal(ctx, seen, account)
+	if err != nil {
+		return n, err
+	}
+	return n, m.flagOnServer(ctx, accts, seen, true)
+}
+
+// flagOnServer sets \Seen on the new mails of seen for each account in
+// accts; recheck asks the running manager to check those accounts again.
+func (m *Manager) flagOnServer(ctx context.Context, accts []accounts.Account, seen Snapshot, recheck bool) error {
+	var errs []error
+	for _, a := range accts {
+		if a.Protocol != accounts.IMAP {
+			continue
+		}
+		for _, sa := range seen.Accounts {
+			if sa.Name != a.Name || len(sa.NewIDs) == 0 {
+				continue
+			}
+			var o *Options
+			if m.o.CheckerOptions != nil {
+				o = m.o.CheckerOptions(a)
+			}
+			n, err := MarkSeenOnServer(ctx, a, o, sa.NewIDs)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("mark read on %s: %w", a.Name, err))
+				continue
+			}
+			m.log.Info("marked read on the server", "account", a.Name, "mails", n)
+			if recheck {
+				m.CheckNow(a.Name)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// accountsOf returns the settings of the accounts of seen (all, or the one
+// named) as the manager holds them.
+func (m *Manager) accountsOf(ctx context.Context, seen Snapshot, account string) ([]accounts.Account, error) {
+	ch := make(chan []accounts.Account, 1)
+	if !m.send(ctx, func(st *state) {
+		var out []accounts.Account
+		for _, sa := range seen.Accounts {
+			if as := st.accts[sa.Name]; as != nil && (account == "" || sa.Name == account) {
+				out = append(out, as.acct)
+			}
+		}
+		ch <- out
+	}) {
+		return nil, ctx.Err()
+	}
+	select {
+	case a := <-ch:
+		return a, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 }

@@ -156,3 +156,40 @@ func TestManagerErrorAndRecovery(t *testing.T) {
 	waitSnap(t, sub, "good sees the mail", newCount("good", 1))
 	stop()
 }
+
+// TestManagerMarkReadOnServer: the explicit action flags exactly the mails
+// of the snapshot the user saw; a later mail stays unread on the server.
+func TestManagerMarkReadOnServer(t *testing.T) {
+	d := testenv.StartDovecot(t)
+	user, pw := d.AddUser(t)
+	a := accounts.Account{Name: "work", Protocol: accounts.IMAP, Host: "127.0.0.1", Port: d.IMAPS,
+		Security: accounts.TLS, Username: user, PollInterval: time.Hour}.WithDefaults()
+	opts := func(accounts.Account) *Options {
+		return &Options{RootCAs: d.RootCAs, Password: func(context.Context) (string, error) { return pw, nil }}
+	}
+	store, err := OpenStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Deliver(t, user, testenv.Message("Ann <ann@example.com>", "one", "x"))
+	d.Deliver(t, user, testenv.Message("Bob <bob@example.com>", "two", "x"))
+	m, sub, stop := startManager(t, ManagerOptions{Accounts: []accounts.Account{a}, Store: store, CheckerOptions: opts})
+	seen := waitSnap(t, sub, "2 new", newCount("work", 2))
+	d.Deliver(t, user, testenv.Message("Cy <cy@example.com>", "three", "x"))
+	waitSnap(t, sub, "3 new", newCount("work", 3))
+	n, err := m.MarkReadOnServer(context.Background(), seen, "work")
+	if err != nil || n != 2 {
+		t.Fatalf("MarkReadOnServer = %d, %v; want 2", n, err)
+	}
+	s := waitSnap(t, sub, "1 new and 1 unread on the server", func(s Snapshot) bool {
+		return newCount("work", 1)(s) && s.Accounts[0].Unread == 1
+	})
+	if s.Accounts[0].Mails[0].Subject != "three" {
+		t.Errorf("the new mail is %q, want three", s.Accounts[0].Mails[0].Subject)
+	}
+	out := d.Doveadm(t, "fetch", "-u", user, "flags", "mailbox", "INBOX", "unseen")
+	if strings.Count(out, "flags:") != 1 {
+		t.Errorf("unseen on the server after marking 2 of 3:\n%s", out)
+	}
+	stop()
+}
