@@ -34,6 +34,8 @@ const (
 type Demo struct {
 	// Accounts watch the demo servers: "demo-imap" and "demo-pop3".
 	Accounts []accounts.Account
+	// Every is the time between two events; 0 means a random 3–6 s.
+	Every time.Duration
 
 	log      *slog.Logger
 	rnd      *rand.Rand
@@ -122,7 +124,11 @@ func (d *Demo) Password(context.Context) (string, error) { return password, nil 
 // so the count drops. It returns when ctx is done.
 func (d *Demo) Run(ctx context.Context) error {
 	for {
-		t := time.NewTimer(time.Duration(3+d.rnd.IntN(4)) * time.Second)
+		every := d.Every
+		if every <= 0 {
+			every = time.Duration(3+d.rnd.IntN(4)) * time.Second
+		}
+		t := time.NewTimer(every)
 		select {
 		case <-ctx.Done():
 			t.Stop()

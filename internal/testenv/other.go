@@ -1,0 +1,62 @@
+//go:build !unix
+
+package testenv
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+)
+
+// Dovecot is a throwaway Dovecot; the tests that need one run on Linux.
+type Dovecot struct {
+	Dir                      string
+	CAFile                   string
+	RootCAs                  *x509.CertPool
+	IMAP, IMAPS, POP3, POP3S int
+}
+
+// StartDovecot skips: Dovecot runs on unix only.
+func StartDovecot(t testing.TB) *Dovecot { Missing(t, "Dovecot"); return nil }
+
+// Start is a stub.
+func (d *Dovecot) Start(t testing.TB) {}
+
+// Stop is a stub.
+func (d *Dovecot) Stop(t testing.TB) {}
+
+// Addr is a stub.
+func (d *Dovecot) Addr(port int) string { return "" }
+
+// TLSConfig is a stub.
+func (d *Dovecot) TLSConfig() *tls.Config { return nil }
+
+// AddUser is a stub.
+func (d *Dovecot) AddUser(t testing.TB) (string, string) { return "", "" }
+
+// Maildir is a stub.
+func (d *Dovecot) Maildir(user string) string { return "" }
+
+// Deliver is a stub.
+func (d *Dovecot) Deliver(t testing.TB, user string, msg []byte) {}
+
+// Doveadm is a stub.
+func (d *Dovecot) Doveadm(t testing.TB, args ...string) string { return "" }
+
+// Message is a stub.
+func Message(from, subject, body string) []byte { return nil }
+
+// SessionBus skips: the tests' private buses run on unix only.
+func SessionBus(t testing.TB, activation bool) string { Missing(t, "a D-Bus session bus"); return "" }
+
+// Connect is a stub.
+func Connect(t testing.TB, addr string) *dbus.Conn { return nil }
+
+// WaitName is a stub.
+func WaitName(t testing.TB, c *dbus.Conn, name string, timeout time.Duration) {}
+
+// GnomeKeyring skips: Secret Service runs on Linux only.
+func GnomeKeyring(t testing.TB, addr string) { Missing(t, "gnome-keyring") }
