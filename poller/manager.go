@@ -69,8 +69,10 @@ type acctState struct {
 	poke      chan struct{}
 	snap      AccountSnapshot
 	described map[string]Mail // envelopes of new mails, by id
-	known     map[string]struct{}
-	knownOK   bool // known reflects the seen set and described
+	// seen caches a copy of the account's seen set, so a steady-state
+	// check copies nothing; it is replaced, never modified, so a Query
+	// handed to the account goroutine may keep reading it.
+	seen *AccountSeen
 }
 
 type result struct {
@@ -275,21 +277,18 @@ func (st *state) query(name string) Query {
 	if as == nil {
 		return Query{Want: func(string) bool { return false }}
 	}
-	seen := st.store.Account(name)
-	if !as.knownOK {
-		known := make(map[string]struct{}, len(seen.IDs)+len(as.described))
-		for id := range seen.IDs {
-			known[id] = struct{}{}
-		}
-		for id := range as.described {
-			known[id] = struct{}{}
-		}
-		as.known, as.knownOK = known, true
+	seen := st.seen(name)
+	described := make(map[string]struct{}, len(as.described))
+	for id := range as.described {
+		described[id] = struct{}{}
 	}
-	known := as.known
-	q := Query{Want: func(id string) bool { _, ok := known[id]; return !ok }}
+	q := Query{Want: func(id string) bool {
+		_, known := seen.IDs[id]
+		_, known2 := described[id]
+		return !known && !known2
+	}}
 	if as.acct.Protocol == accounts.IMAP {
-		q.Validity = validities(&seen)
+		q.Validity = validities(seen)
 	}
 	return q
 }
@@ -311,9 +310,9 @@ func (m *Manager) apply(st *state, r result) {
 		return
 	}
 	st.reloadIfChanged(m.log)
-	seen := st.store.Account(r.name)
-	d := decide(as.acct, &seen, st.store.Reset(), r.inbox)
-	if d.changed(&seen) {
+	seen := st.seen(r.name)
+	d := decide(as.acct, seen, st.store.Reset(), r.inbox)
+	if d.changed(seen) {
 		st.store.Update(r.name, func(s *AccountSeen) {
 			if s.IDs == nil {
 				s.IDs = map[string]string{}
@@ -326,6 +325,7 @@ func (m *Manager) apply(st *state, r result) {
 			}
 			s.Baselined = d.baselined
 		})
+		as.seen = nil
 		m.save(st, as)
 	}
 	if st.store.Reset() && st.allBaselined() {
@@ -351,18 +351,27 @@ func (m *Manager) apply(st *state, r result) {
 			delete(as.described, id)
 		}
 	}
-	as.knownOK = false
 	as.snap.State, as.snap.Err = StateOK, nil
 	as.snap.Unread = r.inbox.Unread
 	as.snap.Checked = time.Now()
 	as.setNew(d.newIDs)
 }
 
+// seen returns the cached copy of the account's seen set.
+func (st *state) seen(name string) *AccountSeen {
+	as := st.accts[name]
+	if as.seen == nil {
+		c := st.store.Account(name)
+		as.seen = &c
+	}
+	return as.seen
+}
+
 // allBaselined reports whether every account has a baseline, so a lost
 // state no longer needs re-baselining.
 func (st *state) allBaselined() bool {
 	for name := range st.accts {
-		if seen := st.store.Account(name); !seen.Baselined {
+		if !st.seen(name).Baselined {
 			return false
 		}
 	}
@@ -407,7 +416,7 @@ func (st *state) reloadIfChanged(log *slog.Logger) {
 		}
 		st.storeAt = modTime(st.store.Path())
 		for _, as := range st.accts {
-			as.knownOK = false
+			as.seen = nil
 		}
 	}
 }
@@ -455,7 +464,7 @@ func (m *Manager) markRead(st *state, seen Snapshot, account string) (int, error
 		}
 		n += len(as.snap.NewIDs) - len(rest)
 		as.setNew(rest)
-		as.knownOK = false
+		as.seen = nil
 	}
 	if err := st.store.Save(); err != nil {
 		return 0, fmt.Errorf("mark read: %w", err)
