@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"mailsneaker/accounts"
@@ -105,6 +106,7 @@ func dialTCP(ctx context.Context, a accounts.Account, o *Options) (*deadlineConn
 type deadlineConn struct {
 	net.Conn
 	timeout time.Duration
+	prog    progress
 	// read counts the bytes received, for benchmarks.
 	read int64
 }
@@ -115,15 +117,69 @@ func (c *deadlineConn) Read(p []byte) (int, error) {
 	}
 	n, err := c.Conn.Read(p)
 	c.read += int64(n)
+	if perr := c.prog.add(n, c.timeout); perr != nil {
+		return n, perr
+	}
 	return n, err
 }
 
 func (c *deadlineConn) Write(p []byte) (int, error) {
+	c.prog.restart()
 	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.timeout)); err != nil {
 		return 0, err
 	}
 	return c.Conn.Write(p)
 }
+
+// minProgress is how many bytes a server must send per timeout while we wait
+// for it: a per-Read deadline alone is renewed forever by a server that
+// drips a byte every few seconds (found by the hostile-server tests: such a
+// check never ended).
+const minProgress = 1 << 10
+
+// progress notices a server that answers too slowly to be of use: less than
+// minProgress bytes within a timeout since our last command or since the
+// last minProgress bytes. Read and Write may run in different goroutines.
+type progress struct {
+	mu   sync.Mutex
+	mark time.Time
+	got  int
+}
+
+// restart starts the clock again: a command was sent.
+func (p *progress) restart() {
+	p.mu.Lock()
+	p.mark, p.got = time.Now(), 0
+	p.mu.Unlock()
+}
+
+// add counts n bytes read and fails when the server is dripping.
+func (p *progress) add(n int, timeout time.Duration) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	if p.mark.IsZero() {
+		p.mark = now
+	}
+	p.got += n
+	if p.got >= minProgress {
+		p.mark, p.got = now, 0
+		return nil
+	}
+	if now.Sub(p.mark) > timeout {
+		return errDrip
+	}
+	return nil
+}
+
+// dripError is a timeout: the server sent too little to count as answering.
+type dripError struct{}
+
+func (dripError) Error() string   { return "i/o timeout: the server sent under 1 KiB per timeout" }
+func (dripError) Timeout() bool   { return true }
+func (dripError) Temporary() bool { return false }
+
+var errDrip net.Error = dripError{}
 
 // tlsClient runs the TLS handshake over c (implicit TLS or after STARTTLS),
 // bounded by the timeout.

@@ -2,6 +2,7 @@ package poller
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -116,6 +118,7 @@ func imapLogin(ctx context.Context, a accounts.Account, o *Options, conn net.Con
 	default:
 		return nil, &CheckError{Kind: KindConfig, Msg: fmt.Sprintf("unknown security %q for account %q: use tls, starttls or none", a.Security, a.Name)}
 	}
+	conn = &imapLimitConn{Conn: conn, addr: a.Addr()}
 	c := imapclient.New(conn, &imapclient.Options{UnilateralDataHandler: h, WordDecoder: newWordDecoder()})
 	s := &imapSession{c: c}
 	fail := func(err error) (*imapSession, error) {
@@ -280,6 +283,7 @@ type imapIdleConn struct {
 
 	mu   sync.Mutex
 	read time.Duration
+	prog progress
 }
 
 func newIMAPIdleConn(c net.Conn, timeout time.Duration) *imapIdleConn {
@@ -288,15 +292,27 @@ func newIMAPIdleConn(c net.Conn, timeout time.Duration) *imapIdleConn {
 
 func (c *imapIdleConn) Read(p []byte) (int, error) {
 	c.mu.Lock()
-	err := c.Conn.SetReadDeadline(time.Now().Add(c.read))
+	read := c.read
+	err := c.Conn.SetReadDeadline(time.Now().Add(read))
 	c.mu.Unlock()
 	if err != nil {
 		return 0, err
 	}
-	return c.Conn.Read(p)
+	n, err := c.Conn.Read(p)
+	// While IDLE waits a quiet server is fine; otherwise a dripping one is
+	// as good as a silent one (see progress).
+	if read == c.timeout {
+		if perr := c.prog.add(n, c.timeout); perr != nil {
+			return n, perr
+		}
+	} else {
+		c.prog.restart()
+	}
+	return n, err
 }
 
 func (c *imapIdleConn) Write(p []byte) (int, error) {
+	c.prog.restart()
 	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.timeout)); err != nil {
 		return 0, err
 	}
@@ -328,10 +344,59 @@ func imapNetErr(a accounts.Account, op string, err error) error {
 	}
 	msg := err.Error()
 	switch {
+	case strings.Contains(msg, imapLimitWords):
+		// imapLimitConn's error, flattened into text by imapclient.
+		_, said, _ := strings.Cut(msg, imapLimitWords)
+		return &CheckError{Kind: KindProtocol, Msg: fmt.Sprintf("%s sent %s%s: is this an IMAP server?", a.Addr(), imapLimitWords, said), Err: err}
 	case strings.Contains(msg, "timeout"):
 		return &CheckError{Kind: KindNetwork, Msg: fmt.Sprintf("%s did not answer in time (%s)", a.Addr(), op), Err: err}
 	case strings.Contains(msg, "EOF"), strings.Contains(msg, "closed"), strings.Contains(msg, "reset by peer"), strings.Contains(msg, "broken pipe"):
 		return &CheckError{Kind: KindNetwork, Msg: fmt.Sprintf("%s closed the connection (%s)", a.Addr(), op), Err: err}
 	}
 	return &CheckError{Kind: KindProtocol, Msg: fmt.Sprintf("talking to %s failed (%s)", a.Addr(), op), Err: err}
+}
+
+// Bounds on what an IMAP server may make the client read. imapclient keeps a
+// whole line or literal in memory and sets no limit (its decoder's MaxSize
+// is left at 0), so a broken or hostile server could make it grow without
+// bound: a 10 MB line, an endless literal. They are far above real replies:
+// a SEARCH line without ESEARCH for a million unseen mails is ~8 MB, the
+// envelopes of imapResetCap mails a few MB.
+const (
+	imapMaxLine  = 8 << 20  // bytes without a '\n'
+	imapMaxReply = 32 << 20 // bytes read between two commands of ours
+)
+
+// imapLimitWords starts the text of a limit error; imapNetErr finds it there.
+const imapLimitWords = "more than "
+
+// imapLimitConn enforces imapMaxLine and imapMaxReply under imapclient. Its
+// Read runs in imapclient's reader goroutine, Write in the caller's.
+type imapLimitConn struct {
+	net.Conn
+	addr  string
+	line  int64
+	reply atomic.Int64
+}
+
+func (c *imapLimitConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	b := p[:n]
+	if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+		c.line = int64(n - i - 1)
+	} else {
+		c.line += int64(n)
+	}
+	switch {
+	case c.line > imapMaxLine:
+		return 0, fmt.Errorf("imap: %s%s in one line", imapLimitWords, pop3Size(imapMaxLine))
+	case c.reply.Add(int64(n)) > imapMaxReply:
+		return 0, fmt.Errorf("imap: %s%s in reply to one command", imapLimitWords, pop3Size(imapMaxReply))
+	}
+	return n, err
+}
+
+func (c *imapLimitConn) Write(p []byte) (int, error) {
+	c.reply.Store(0)
+	return c.Conn.Write(p)
 }

@@ -33,6 +33,16 @@ type ManagerOptions struct {
 	Logger         *slog.Logger
 	// BackoffMin and BackoffMax override the retry bounds (tests).
 	BackoffMin, BackoffMax time.Duration
+	// Tick is how often the manager looks for a clock jump (suspend) and
+	// for changes another process made to the seen set; 0 means 30s.
+	Tick time.Duration
+}
+
+func (o *ManagerOptions) tick() time.Duration {
+	if o.Tick <= 0 {
+		return 30 * time.Second
+	}
+	return o.Tick
 }
 
 // Manager runs one goroutine per account (check → wait → check), owns the
@@ -143,7 +153,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		m.start(st, st.accts[name])
 	}
 	m.publish(st)
-	clock := time.NewTicker(30 * time.Second)
+	clock := time.NewTicker(m.o.tick())
 	defer clock.Stop()
 	lastWall := time.Now()
 	for {
@@ -163,6 +173,14 @@ func (m *Manager) Run(ctx context.Context) error {
 				}
 			}
 			lastWall = now
+			// Another process (mailsneaker mark-read) changed the seen set:
+			// check again so the counts follow it.
+			if t := modTime(st.store.Path()); !t.Equal(st.storeAt) {
+				st.reloadIfChanged(m.log)
+				for _, as := range st.accts {
+					pokeAcct(as)
+				}
+			}
 		case <-ctx.Done():
 			for _, as := range st.accts {
 				as.cancel()

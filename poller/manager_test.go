@@ -193,3 +193,40 @@ func TestManagerMarkReadOnServer(t *testing.T) {
 	}
 	stop()
 }
+
+// TestManagerSeesMarkReadOfAnotherProcess: `mailsneaker mark-read` (here a
+// second store and manager on the same state dir, as another process has)
+// promotes the mail; the running manager's count follows without losing it.
+func TestManagerSeesMarkReadOfAnotherProcess(t *testing.T) {
+	d := testenv.StartDovecot(t)
+	user, pw := d.AddUser(t)
+	a := accounts.Account{Name: "pop", Protocol: accounts.POP3, Host: "127.0.0.1", Port: d.POP3S,
+		Security: accounts.TLS, Username: user, PollInterval: time.Hour, CountExisting: true}.WithDefaults()
+	opts := func(accounts.Account) *Options {
+		return &Options{RootCAs: d.RootCAs, Password: func(context.Context) (string, error) { return pw, nil }}
+	}
+	dir := t.TempDir()
+	store, err := OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Deliver(t, user, testenv.Message("Ann <ann@example.com>", "one", "x"))
+	_, sub, stop := startManager(t, ManagerOptions{Accounts: []accounts.Account{a}, Store: store,
+		CheckerOptions: opts, Tick: 50 * time.Millisecond})
+	waitSnap(t, sub, "1 new", newCount("pop", 1))
+
+	other, err := OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, n, err := NewManager(ManagerOptions{Accounts: []accounts.Account{a}, Store: other, CheckerOptions: opts}).
+		MarkReadOnce(context.Background(), "", false)
+	if err != nil || n != 1 {
+		t.Fatalf("MarkReadOnce = %d, %v; want 1", n, err)
+	}
+	waitSnap(t, sub, "0 new after the other process marked it", newCount("pop", 0))
+	stop()
+	if got := len(store.Account("pop").IDs); got != 1 {
+		t.Errorf("seen set has %d ids after both processes saved, want 1", got)
+	}
+}
