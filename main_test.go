@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -8,7 +9,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"mailsneaker/internal/testenv"
 )
@@ -278,4 +281,54 @@ func readState(t *testing.T, dir string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestTrayWithoutHostAndSecondInstance: without a session bus the tray says
+// what to install and runs on; a second one exits with a clear message; a
+// signal ends the first cleanly.
+func TestTrayWithoutHostAndSecondInstance(t *testing.T) {
+	c := newCLIEnv(t)
+	c.env = append(c.env, "XDG_RUNTIME_DIR="+t.TempDir())
+	first := exec.Command(binary)
+	first.Env = c.env
+	stderr, err := first.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer first.Process.Kill()
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	deadline := time.After(20 * time.Second)
+	for found := false; !found; {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatal("the tray exited early")
+			}
+			found = strings.Contains(l, "no system tray found") && strings.Contains(l, "mailsneaker check")
+		case <-deadline:
+			t.Fatal("the tray never said that there is no tray host")
+		}
+	}
+	_, errOut, code := c.run("")
+	if code != 1 || !strings.Contains(errOut, "already running") {
+		t.Errorf("second tray: exit %d, stderr %q; want 1 and 'already running'", code, errOut)
+	}
+	first.Process.Signal(syscall.SIGTERM)
+	go func() {
+		for range lines {
+		}
+	}()
+	if err := first.Wait(); err != nil {
+		t.Errorf("first tray after SIGTERM: %v", err)
+	}
 }
