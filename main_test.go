@@ -332,3 +332,60 @@ func TestTrayWithoutHostAndSecondInstance(t *testing.T) {
 		t.Errorf("first tray after SIGTERM: %v", err)
 	}
 }
+
+// TestCLIAccountCommands: account add verifies the login and stores the
+// password in a real Secret Service (gnome-keyring on a private bus); check
+// then logs in with it; remove deletes the keychain entry too.
+func TestCLIAccountCommands(t *testing.T) {
+	d := testenv.StartDovecot(t)
+	bus := testenv.SessionBus(t, false)
+	testenv.GnomeKeyring(t, bus)
+	c := newCLIEnv(t)
+	c.env = append(c.env, "DBUS_SESSION_BUS_ADDRESS="+bus)
+	user, pw := d.AddUser(t)
+	d.Deliver(t, user, testenv.Message("Ann <ann@example.com>", "hello", "x"))
+	add := func(name, password string, extra ...string) (string, string, int) {
+		args := append([]string{"account", "add", "--name", name, "--protocol", "imap", "--host", "127.0.0.1",
+			"--port", fmt.Sprint(d.IMAP), "--security", "starttls", "--username", user,
+			"--ca-file", d.CAFile, "--password-stdin"}, extra...)
+		return c.run(password+"\n", args...)
+	}
+
+	if out, errOut, code := add("work", "wrong-password"); code != 1 || !strings.Contains(errOut, "login refused") || !strings.Contains(errOut, "not saved") {
+		t.Fatalf("add with a wrong password: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, err := os.Stat(c.config); !os.IsNotExist(err) {
+		t.Fatalf("a refused account was written to the config (stat: %v)", err)
+	}
+	if out, errOut, code := add("work", pw); code != 0 {
+		t.Fatalf("add: exit %d\n%s%s", code, out, errOut)
+	}
+	cfg, err := os.ReadFile(c.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(cfg), pw) || !strings.Contains(string(cfg), `name = "work"`) {
+		t.Fatalf("config after add:\n%s", cfg)
+	}
+	out, _, code := c.run("", "account", "list")
+	if code != 0 || !strings.Contains(out, "work\timap\t"+user+"@127.0.0.1:") {
+		t.Errorf("account list: exit %d\n%s", code, out)
+	}
+	// check reads the password from the keychain.
+	_, got := c.check(0)
+	assertCounts(t, "check with the keychain's password", got, map[string]int{"work": 1})
+
+	if _, errOut, code := add("work", pw); code != 2 || !strings.Contains(errOut, "exists already") {
+		t.Errorf("adding a duplicate: exit %d, %q", code, errOut)
+	}
+	if out, errOut, code := c.run("", "account", "remove", "work"); code != 0 || errOut != "" {
+		t.Fatalf("remove: exit %d\n%s%s", code, out, errOut)
+	}
+	// The keychain entry is gone: a re-added account without a password
+	// (--no-verify, then check) reports exactly that.
+	c.writeConfig(fmt.Sprintf("[[account]]\nname = \"work\"\nprotocol = \"imap\"\nhost = \"127.0.0.1\"\nport = %d\nusername = %q\nca_file = %q\n", d.IMAPS, user, d.CAFile))
+	r, _ := c.check(1)
+	if e := r.Accounts[0].Error; !strings.Contains(e, "no password stored") {
+		t.Errorf("after remove, the keychain still answers: error %q", e)
+	}
+}
