@@ -53,6 +53,7 @@ type Manager struct {
 	o    ManagerOptions
 	log  *slog.Logger
 	cmds chan func(*state)
+	done chan struct{} // closed when Run returns: commands are dropped
 
 	subMu sync.Mutex
 	subs  []chan Snapshot
@@ -103,7 +104,7 @@ func NewManager(o ManagerOptions) *Manager {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{o: o, log: log, cmds: make(chan func(*state))}
+	return &Manager{o: o, log: log, cmds: make(chan func(*state)), done: make(chan struct{})}
 }
 
 func (m *Manager) newState(ctx context.Context) *state {
@@ -145,6 +146,7 @@ func (m *Manager) checker(a accounts.Account) Checker {
 // Run checks every account until ctx is done, then closes every connection
 // and saves the seen set.
 func (m *Manager) Run(ctx context.Context) error {
+	defer close(m.done)
 	st := m.newState(ctx)
 	if msg := st.store.Recovered(); msg != "" {
 		m.log.Warn("seen-mail state recovered", "detail", msg)
@@ -524,7 +526,7 @@ func (m *Manager) markReadLocal(ctx context.Context, seen Snapshot, account stri
 		m.publish(st)
 		ch <- reply{n, err}
 	}) {
-		return 0, ctx.Err()
+		return 0, stopped(ctx)
 	}
 	select {
 	case r := <-ch:
@@ -583,12 +585,26 @@ func (m *Manager) removeAccount(st *state, name string) {
 	}
 }
 
-// send hands cmd to the manager goroutine; false if ctx ended first.
+// ErrStopped is returned by commands sent after Run returned.
+var ErrStopped = errors.New("poller: the manager has stopped")
+
+// stopped is the error of a command that could not be sent.
+func stopped(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return ErrStopped
+}
+
+// send hands cmd to the manager goroutine; false if ctx ended or Run
+// returned first.
 func (m *Manager) send(ctx context.Context, cmd func(*state)) bool {
 	select {
 	case m.cmds <- cmd:
 		return true
 	case <-ctx.Done():
+		return false
+	case <-m.done:
 		return false
 	}
 }
@@ -776,7 +792,7 @@ func (m *Manager) accountsOf(ctx context.Context, seen Snapshot, account string)
 		}
 		ch <- out
 	}) {
-		return nil, ctx.Err()
+		return nil, stopped(ctx)
 	}
 	select {
 	case a := <-ch:
