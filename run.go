@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/cli/browser"
 
 	"mailsneaker/accounts"
+	"mailsneaker/autostart"
 	"mailsneaker/cli"
 	"mailsneaker/demo"
 	"mailsneaker/instance"
@@ -89,8 +91,9 @@ func runDemo(ctx context.Context, env *cli.Env) int {
 
 // serve runs the manager, notifications and the tray until Quit or ctx ends.
 // printCounts prints every change of the counts when no tray host is there;
-// canAdd enables "Add account…" (not in the demo, whose config is temporary).
-func serve(ctx context.Context, env *cli.Env, m *poller.Manager, general accounts.General, printCounts, canAdd bool) int {
+// settings offers the entries that change the user's setup, "Add account…"
+// and "Start at login" (not in the demo, whose config is temporary).
+func serve(ctx context.Context, env *cli.Env, m *poller.Manager, general accounts.General, printCounts, settings bool) int {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	managerDone := make(chan error, 1)
@@ -107,8 +110,15 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, general account
 			go printChanges(ctx, env, m.Snapshots())
 		}
 	}
+	var pause tray.Pauser // nil, and no Pause submenu, without notifications
 	if general.Notify {
-		go notify(ctx, env.Logger, m, general)
+		b := notifier.NewBatcher(general)
+		resumed := make(chan struct{}, 1)
+		if err := notify(ctx, env.Logger, m, b, resumed); err != nil {
+			env.Logger.Info("no desktop notifications", "why", err)
+		} else {
+			pause = pauser{b, resumed}
+		}
 	}
 	if errors.Is(err, tray.ErrNoSessionBus) {
 		// Without a session bus systray cannot work, and v1.12.2 panics on
@@ -119,13 +129,16 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, general account
 		return cli.ExitOK
 	}
 	opts := tray.Options{
-		Logger:   env.Logger,
-		OpenMail: func(a poller.AccountSnapshot, _ poller.Mail) { openAccount(env.Logger, a) },
-		Notice:   func(s string) { env.Logger.Info(s) },
+		Logger:       env.Logger,
+		OpenMail:     func(a poller.AccountSnapshot, _ poller.Mail) { openAccount(env.Logger, a) },
+		Notice:       func(s string) { env.Logger.Info(s) },
+		Pause:        pause,
+		MarkOnServer: m.MarkReadOnServer,
 	}
-	if canAdd {
+	if settings {
 		page := &setupPage{ctx: ctx, log: env.Logger, configPath: env.ConfigPath, engine: m, notice: opts.Notice}
 		opts.AddAccount = page.open
+		opts.Autostart = &tray.Toggle{Get: autostart.Enabled, Set: setAutostart}
 	}
 	err = tray.Run(ctx, m, opts)
 	cancel()
@@ -166,14 +179,46 @@ func printChanges(ctx context.Context, env *cli.Env, snaps <-chan poller.Snapsho
 	}
 }
 
-// notify shows one summary notification per batch of new mail.
-func notify(ctx context.Context, log *slog.Logger, m *poller.Manager, general accounts.General) {
+// setAutostart makes the session start this program at login, or stops it.
+func setAutostart(on bool) error {
+	if !on {
+		return autostart.Disable()
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find this program: %w", err)
+	}
+	// os.Executable may name the symlink the program was started through.
+	if exe, err = filepath.EvalSymlinks(exe); err != nil {
+		return fmt.Errorf("find this program: %w", err)
+	}
+	return autostart.Enable(exe)
+}
+
+// pauser is the notifications' Batcher as the tray's Pauser. Resume also
+// wakes notify, so that what the pause held back shows at once, not at the
+// next tick.
+type pauser struct {
+	*notifier.Batcher
+	resumed chan<- struct{}
+}
+
+func (p pauser) Resume() {
+	p.Batcher.Resume()
+	select {
+	case p.resumed <- struct{}{}:
+	default: // a wake-up is pending already
+	}
+}
+
+// notify starts showing one summary notification per batch of new mail, as
+// b decides, until ctx ends; a send on resumed re-offers the last snapshot
+// at once. It returns why there can be no notifications, if so.
+func notify(ctx context.Context, log *slog.Logger, m *poller.Manager, b *notifier.Batcher, resumed <-chan struct{}) error {
 	conn, err := notifier.SessionBus(ctx)
 	if err != nil {
-		log.Info("no desktop notifications", "why", err)
-		return
+		return err
 	}
-	defer conn.Close()
 	var latest atomic.Pointer[poller.Snapshot]
 	n, err := notifier.New(conn, func(action string, note notifier.Note) {
 		switch action {
@@ -197,31 +242,35 @@ func notify(ctx context.Context, log *slog.Logger, m *poller.Manager, general ac
 		}
 	})
 	if err != nil {
-		log.Info("no desktop notifications", "why", err)
-		return
+		conn.Close()
+		return err
 	}
-	defer n.Close()
-	b := notifier.NewBatcher(general)
 	snaps := m.Snapshots()
-	// A tick re-offers the last snapshot, so a note held back by quiet
-	// hours or a pause is shown when they end.
-	tick := time.NewTicker(time.Minute)
-	defer tick.Stop()
-	var last poller.Snapshot
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case last = <-snaps:
-			latest.Store(&last)
-		case <-tick.C:
-		}
-		if note, ok := b.Next(last, time.Now()); ok {
-			if err := n.Show(ctx, note); err != nil {
-				log.Warn("notification failed", "err", err)
+	go func() {
+		defer conn.Close()
+		defer n.Close()
+		// A tick re-offers the last snapshot, so a note held back by quiet
+		// hours or a pause is shown when they end.
+		tick := time.NewTicker(time.Minute)
+		defer tick.Stop()
+		var last poller.Snapshot
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case last = <-snaps:
+				latest.Store(&last)
+			case <-tick.C:
+			case <-resumed:
+			}
+			if note, ok := b.Next(last, time.Now()); ok {
+				if err := n.Show(ctx, note); err != nil {
+					log.Warn("notification failed", "err", err)
+				}
 			}
 		}
-	}
+	}()
+	return nil
 }
 
 // openAccount opens the account's url, or runs its open_command.

@@ -20,9 +20,10 @@ type ui interface {
 	SetTooltip(string)
 	// Reset removes every menu item and closes their click channels.
 	Reset()
-	// Add appends an item to parent's submenu (nil: the top menu) and
-	// returns a handle for children and the item's click channel.
-	Add(parent any, label string, disabled bool) (any, <-chan struct{})
+	// Add appends it (its label, state and check box; not its children)
+	// to parent's submenu (nil: the top menu) and returns a handle for
+	// children and the item's click channel.
+	Add(parent any, it Item) (any, <-chan struct{})
 	AddSeparator(parent any)
 }
 
@@ -51,15 +52,26 @@ type loop struct {
 	ui     ui
 	clicks chan click
 	jobs   sync.WaitGroup // clicks being handled and click watchers
+	// toggled tells the loop that Autostart.Set returned: redraw what Get
+	// reads now. A job sends without blocking; one pending redraw is enough.
+	toggled chan struct{}
+	// The clock, replaced in tests: when a pause ends the menu changes
+	// without a snapshot, so the loop wakes itself.
+	now   func() time.Time
+	after func(time.Duration) <-chan time.Time
 
 	// Owned by the loop goroutine.
-	shown     Menu
-	drawn     poller.Snapshot // the snapshot shown: what Mark all read marks
-	haveDrawn bool
-	icon      icons.State
-	haveIcon  bool
-	cancelGen context.CancelFunc
-	notices   map[string]string // account → last Notice passed on
+	shown       Menu
+	drawn       poller.Snapshot // the snapshot shown: what Mark all read marks
+	haveDrawn   bool
+	icon        icons.State
+	haveIcon    bool
+	cancelGen   context.CancelFunc
+	notices     map[string]string // account → last Notice passed on
+	wake        <-chan time.Time  // fires at wakeAt; nil when no pause runs
+	wakeAt      time.Time
+	autostartOn bool   // the last state Autostart.Get read
+	getErr      string // the last Autostart.Get error passed on
 }
 
 func newLoop(ctx context.Context, e Engine, o Options, u ui) *loop {
@@ -68,6 +80,7 @@ func newLoop(ctx context.Context, e Engine, o Options, u ui) *loop {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &loop{ctx: ctx, e: e, o: o, log: log, ui: u, clicks: make(chan click),
+		toggled: make(chan struct{}, 1), now: time.Now, after: time.After,
 		cancelGen: func() {}, notices: map[string]string{}}
 }
 
@@ -102,6 +115,13 @@ func (l *loop) run(ctx context.Context, ready chan<- struct{}) (quit bool) {
 			if l.do(c) {
 				return true
 			}
+		case <-l.wake:
+			l.wake, l.wakeAt = nil, time.Time{}
+			l.redraw(false)
+		case <-l.toggled:
+			// Always rebuild: a host may have flipped its check box on the
+			// click, and only a new menu undoes that when Set failed.
+			l.redraw(true)
 		}
 	}
 }
@@ -134,7 +154,9 @@ func (l *loop) show(s poller.Snapshot) {
 		return
 	}
 	l.pass(s)
-	m := l.adapt(View(s, time.Now()))
+	st := l.state()
+	l.arm(st)
+	m := l.adapt(View(s, st))
 	if l.haveDrawn && reflect.DeepEqual(m, l.shown) && sameNew(s, l.drawn) {
 		// Keep the drawn snapshot: it is the one the user sees, and it
 		// marks exactly the same mails.
@@ -142,6 +164,56 @@ func (l *loop) show(s poller.Snapshot) {
 	}
 	l.draw(m, s)
 	l.haveDrawn = true
+}
+
+// redraw draws the shown snapshot again with the current pause, autostart
+// state and time; force rebuilds even an unchanged menu. Before the first
+// snapshot there is nothing to redraw: the placeholder has none of these.
+func (l *loop) redraw(force bool) {
+	if !l.haveDrawn {
+		return
+	}
+	if force {
+		l.shown = Menu{}
+	}
+	l.show(l.drawn)
+}
+
+// state reads what the menu shows besides the snapshot.
+func (l *loop) state() ViewState {
+	st := ViewState{Now: l.now(), MarkOnServer: l.o.MarkOnServer != nil}
+	if p := l.o.Pause; p != nil {
+		st.Pause, st.PausedUntil = true, p.PausedUntil()
+	}
+	if a := l.o.Autostart; a != nil {
+		on, err := a.Get()
+		switch {
+		case err == nil:
+			l.autostartOn, l.getErr = on, ""
+		case err.Error() != l.getErr: // keep the last state read; tell once
+			l.getErr = err.Error()
+			l.log.Warn("tray: reading Start at login failed", "err", err)
+			l.notice("Could not read the Start at login setting: " + l.getErr)
+		}
+		st.Autostart, st.AutostartOn = true, l.autostartOn
+	}
+	return st
+}
+
+// arm sets the wake-up for the next change a running pause makes to the
+// menu, unless it is already set for that time.
+func (l *loop) arm(st ViewState) {
+	var at time.Time
+	if st.Pause {
+		at = nextChange(st.PausedUntil, st.Now)
+	}
+	if at.Equal(l.wakeAt) {
+		return
+	}
+	l.wakeAt, l.wake = at, nil
+	if !at.IsZero() {
+		l.wake = l.after(at.Sub(st.Now))
+	}
 }
 
 // adapt disables the entries whose hook is missing.
@@ -210,7 +282,7 @@ func (l *loop) add(gen context.Context, parent any, it Item, s poller.Snapshot) 
 		l.ui.AddSeparator(parent)
 		return
 	}
-	h, clicked := l.ui.Add(parent, it.Label, it.Disabled)
+	h, clicked := l.ui.Add(parent, it)
 	for _, c := range it.Children {
 		l.add(gen, h, c, s)
 	}
@@ -266,6 +338,59 @@ func (l *loop) do(c click) (quit bool) {
 		if l.o.AddAccount != nil {
 			l.job(l.o.AddAccount)
 		}
+	case ActMarkOnServer:
+		if l.o.MarkOnServer == nil {
+			break
+		}
+		l.job(func() {
+			n, err := l.o.MarkOnServer(l.ctx, c.snap, a.Account)
+			if err != nil {
+				if l.ctx.Err() != nil {
+					return
+				}
+				l.log.Warn("tray: mark read on server failed", "account", a.Account, "err", err)
+				l.notice("Could not mark mail read on the server: " + err.Error())
+				return
+			}
+			l.log.Info("tray: marked read on server", "account", a.Account, "mails", n)
+		})
+	case ActAutostart:
+		t := l.o.Autostart
+		if t == nil {
+			break
+		}
+		l.job(func() {
+			if err := t.Set(a.On); err != nil {
+				l.log.Warn("tray: setting Start at login failed", "on", a.On, "err", err)
+				verb := "turn off"
+				if a.On {
+					verb = "turn on"
+				}
+				l.notice("Could not " + verb + " Start at login: " + err.Error())
+			}
+			select {
+			case l.toggled <- struct{}{}:
+			default:
+			}
+		})
+	case ActPauseHour, ActPauseTomorrow:
+		if l.o.Pause == nil {
+			break
+		}
+		until := l.now().Add(time.Hour)
+		if a.Kind == ActPauseTomorrow {
+			until = tomorrowMorning(l.now())
+		}
+		l.log.Info("tray: notifications paused", "until", until)
+		l.o.Pause.Pause(until)
+		l.redraw(false)
+	case ActResume:
+		if l.o.Pause == nil {
+			break
+		}
+		l.log.Info("tray: notifications resumed")
+		l.o.Pause.Resume()
+		l.redraw(false)
 	case ActOpenMail:
 		if l.o.OpenMail == nil {
 			break

@@ -3,6 +3,7 @@ package tray
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -76,11 +77,13 @@ type fakeUI struct {
 }
 
 type fakeItem struct {
-	label    string
-	disabled bool
-	sep      bool
-	clicked  chan struct{}
-	children []*fakeItem
+	label     string
+	disabled  bool
+	checkable bool
+	checked   bool
+	sep       bool
+	clicked   chan struct{}
+	children  []*fakeItem
 }
 
 func newFakeUI() *fakeUI { return &fakeUI{root: &fakeItem{}, built: make(chan string, 16)} }
@@ -106,16 +109,17 @@ func (u *fakeUI) Reset() {
 	u.resets++
 }
 
-func (u *fakeUI) Add(parent any, label string, disabled bool) (any, <-chan struct{}) {
+func (u *fakeUI) Add(parent any, mi Item) (any, <-chan struct{}) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	p, _ := parent.(*fakeItem)
 	if p == nil {
 		p = u.root
 	}
-	it := &fakeItem{label: label, disabled: disabled, clicked: make(chan struct{})}
+	it := &fakeItem{label: mi.Label, disabled: mi.Disabled, checkable: mi.Checkable, checked: mi.Checked,
+		clicked: make(chan struct{})}
 	p.children = append(p.children, it)
-	if p == u.root && label == "Quit" { // always the last item
+	if p == u.root && mi.Label == "Quit" { // always the last item
 		var b strings.Builder
 		u.render(u.root, 0, &b)
 		u.built <- b.String()
@@ -142,6 +146,12 @@ func (u *fakeUI) render(it *fakeItem, depth int, b *strings.Builder) {
 			b.WriteString(c.label)
 			if c.disabled {
 				b.WriteString(" [-]")
+			}
+			switch {
+			case c.checkable && c.checked:
+				b.WriteString(" [x]")
+			case c.checkable:
+				b.WriteString(" [ ]")
 			}
 		}
 		b.WriteByte('\n')
@@ -173,26 +183,38 @@ func (u *fakeUI) click(t *testing.T, path ...string) {
 // waitBuilt waits for a build whose menu contains want.
 func (u *fakeUI) waitBuilt(t *testing.T, want string) string {
 	t.Helper()
+	return u.waitMenu(t, "with "+strconv.Quote(want), func(m string) bool { return strings.Contains(m, want) })
+}
+
+// waitMenu waits for a build whose menu ok accepts.
+func (u *fakeUI) waitMenu(t *testing.T, what string, ok func(string) bool) string {
+	t.Helper()
 	deadline := time.After(5 * time.Second)
+	var last string
 	for {
 		select {
 		case m := <-u.built:
-			if strings.Contains(m, want) {
+			if ok(m) {
 				return m
 			}
+			last = m
 		case <-deadline:
-			t.Fatalf("no menu with %q was built", want)
+			t.Fatalf("no menu %s was built; the last:\n%s", what, last)
 		}
 	}
 }
 
 // startLoop runs a loop on a fake ui; the returned func stops it and
-// reports whether it ended by Quit.
-func startLoop(t *testing.T, e Engine, o Options) (*fakeUI, *loop, context.CancelFunc, <-chan bool) {
+// reports whether it ended by Quit. setup, if any, adjusts the loop (its
+// clock) before it runs.
+func startLoop(t *testing.T, e Engine, o Options, setup ...func(*loop)) (*fakeUI, *loop, context.CancelFunc, <-chan bool) {
 	t.Helper()
 	u := newFakeUI()
 	ctx, cancel := context.WithCancel(context.Background())
 	l := newLoop(ctx, e, o, u)
+	for _, f := range setup {
+		f(l)
+	}
 	ready := make(chan struct{})
 	res := make(chan bool, 1)
 	done := make(chan struct{})
@@ -358,6 +380,11 @@ func TestLoopMissingHooksDisable(t *testing.T) {
 	for _, want := range []string{"Add account… [-]", "From a — Subject a [-]"} {
 		if !strings.Contains(m, want) {
 			t.Errorf("menu lacks %q:\n%s", want, m)
+		}
+	}
+	for _, hidden := range []string{"Pause", "Start at login", "on server"} {
+		if strings.Contains(m, hidden) {
+			t.Errorf("menu without its hook shows %q:\n%s", hidden, m)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sync/atomic"
+	"time"
 
 	"fyne.io/systray"
 
@@ -29,12 +30,46 @@ type Engine interface {
 }
 
 // Options are the tray's optional hooks; the zero value is valid: a nil hook
-// disables the menu entries that need it.
+// disables (AddAccount, OpenMail) or hides (the others) the menu entries
+// that need it.
 type Options struct {
 	AddAccount func()                                           // "Add account…"; called on its own goroutine
 	OpenMail   func(acct poller.AccountSnapshot, m poller.Mail) // a click on a mail; on its own goroutine
 	Logger     *slog.Logger                                     // nil: discard
 	Notice     func(string)                                     // one-off messages for the user; any goroutine
+
+	// Autostart is "Start at login", a check box showing what Get reads at
+	// every rebuild and after every click.
+	Autostart *Toggle
+	// Pause is the "Pause notifications" submenu; notifier.Batcher
+	// satisfies it.
+	Pause Pauser
+	// MarkOnServer is "Mark read on server" in each IMAP account's submenu:
+	// it marks read, here and on the server, the new mails of account that
+	// seen lists (the snapshot the menu was drawn from) and returns how many.
+	// It is called on a goroutine of its own; ctx ends when Run returns.
+	MarkOnServer func(ctx context.Context, seen poller.Snapshot, account string) (int, error)
+}
+
+// Toggle is an on/off setting the menu shows as a check box. Get is called
+// on the tray's goroutine at every snapshot, so it must be quick (a file or
+// registry read); Set runs on a goroutine of its own, possibly while Get
+// runs. Both must be non-nil.
+type Toggle struct {
+	Get func() (bool, error)
+	Set func(on bool) error
+}
+
+// Pauser holds desktop notifications back (notifier.Batcher satisfies it).
+// Its methods are called on the tray's goroutine and must not block.
+type Pauser interface {
+	// PausedUntil is the end of the current pause; zero, or a time past,
+	// when not paused.
+	PausedUntil() time.Time
+	// Pause holds notifications back until the given time.
+	Pause(until time.Time)
+	// Resume ends a pause at once.
+	Resume()
 }
 
 // ErrRunTwice is returned by a second call of Run: systray keeps its state
@@ -99,14 +134,23 @@ func (systrayUI) SetTitle(s string)   { systray.SetTitle(s) }
 func (systrayUI) SetTooltip(s string) { systray.SetTooltip(tooltipText(s)) }
 func (systrayUI) Reset()              { systray.ResetMenu() }
 
-func (systrayUI) Add(parent any, label string, disabled bool) (any, <-chan struct{}) {
+// Add creates a check box with its final state rather than calling Check
+// or Uncheck later: the loop rebuilds the menu whenever the state changes.
+func (systrayUI) Add(parent any, it Item) (any, <-chan struct{}) {
+	label := menuLabel(it.Label)
+	p, _ := parent.(*systray.MenuItem)
 	var mi *systray.MenuItem
-	if p, ok := parent.(*systray.MenuItem); ok && p != nil {
-		mi = p.AddSubMenuItem(menuLabel(label), "")
-	} else {
-		mi = systray.AddMenuItem(menuLabel(label), "")
+	switch {
+	case p != nil && it.Checkable:
+		mi = p.AddSubMenuItemCheckbox(label, "", it.Checked)
+	case p != nil:
+		mi = p.AddSubMenuItem(label, "")
+	case it.Checkable:
+		mi = systray.AddMenuItemCheckbox(label, "", it.Checked)
+	default:
+		mi = systray.AddMenuItem(label, "")
 	}
-	if disabled {
+	if it.Disabled {
 		mi.Disable()
 	}
 	return mi, mi.ClickedCh

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -88,7 +89,7 @@ type layoutNode struct {
 // entry is one menu line as a host would show it.
 type entry struct {
 	id   int32
-	line string // indented label, " [-]" when disabled, "---" for a separator
+	line string // indented label, " [-]" when disabled, " [x]"/" [ ]" a check box, "---" a separator
 }
 
 func flattenLayout(n layoutNode, depth int, out *[]entry) {
@@ -106,6 +107,13 @@ func flattenLayout(n layoutNode, depth int, out *[]entry) {
 			line += l
 			if en, ok := child.Props["enabled"].Value().(bool); ok && !en {
 				line += " [-]"
+			}
+			if tt, _ := child.Props["toggle-type"].Value().(string); tt == "checkmark" {
+				if v := child.Props["toggle-state"].Value(); v != nil && fmt.Sprint(v) != "0" {
+					line += " [x]"
+				} else {
+					line += " [ ]"
+				}
 			}
 		}
 		*out = append(*out, entry{child.ID, line})
@@ -154,6 +162,24 @@ func readMenu(t *testing.T, menu dbus.BusObject, sigs <-chan *dbus.Signal) []ent
 			}
 		case <-deadline:
 			t.Fatalf("no LayoutUpdated after revision %d", rev)
+		}
+	}
+}
+
+// waitDrawn waits for the NewTitle signal that ends every draw: a host sees
+// a rebuild that changes no title this way. Signals from one sender arrive
+// in order, and readMenu consumed those of earlier draws.
+func waitDrawn(t *testing.T, sigs <-chan *dbus.Signal) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case s := <-sigs:
+			if s.Name == itemIface+".NewTitle" {
+				return
+			}
+		case <-deadline:
+			t.Fatal("the menu was not drawn again")
 		}
 	}
 }
@@ -253,9 +279,14 @@ func TestTrayOnDBus(t *testing.T) {
 		t.Fatalf("HostAvailable before any watcher = %v, %v; want false, nil", ok, err)
 	}
 	w := startWatcher(t, host)
-	sigs := make(chan *dbus.Signal, 256)
+	// Large enough to keep the order: godbus delivers to a full channel
+	// from goroutines of its own.
+	sigs := make(chan *dbus.Signal, 4096)
 	host.Signal(sigs)
 	if err := host.AddMatchSignal(dbus.WithMatchInterface(menuIface), dbus.WithMatchMember("LayoutUpdated")); err != nil {
+		t.Fatal(err)
+	}
+	if err := host.AddMatchSignal(dbus.WithMatchInterface(itemIface), dbus.WithMatchMember("NewTitle")); err != nil {
 		t.Fatal(err)
 	}
 	if ok, err := HostAvailable(ctx); !ok || err != nil {
@@ -275,11 +306,11 @@ func TestTrayOnDBus(t *testing.T) {
 	menu := host.Object(reg.bus, "/StatusNotifierItem/menu")
 
 	s1 := poller.Snapshot{Seq: 1, Total: 2, Accounts: []poller.AccountSnapshot{
-		{Name: "work", State: poller.StateOK, New: 2, NewIDs: []string{"w1", "w2"}, Unread: 5, Mails: []poller.Mail{
+		{Name: "work", Protocol: "imap", State: poller.StateOK, New: 2, NewIDs: []string{"w1", "w2"}, Unread: 5, Mails: []poller.Mail{
 			{ID: "w2", From: "Alice", Subject: "Lunch?"},
 			{ID: "w1", From: "bob_builder", Subject: "Plans"},
 		}},
-		{Name: "home", State: poller.StateError, Unread: -1,
+		{Name: "home", Protocol: "pop3", State: poller.StateError, Unread: -1,
 			Err: &poller.CheckError{Kind: poller.KindAuth, Msg: "login refused by pop.example.com: check the password"}},
 	}}
 	c.publish(t, s1)
@@ -298,6 +329,7 @@ work — 2 new
   Not checked yet [-]
   Check now
   Mark read
+  Mark read on server
 home — login refused
   login refused by pop.example.com: check the password [-]
   ---
@@ -307,6 +339,10 @@ home — login refused
 ---
 Mark all read
 Check now
+Pause notifications
+  For 1 hour
+  Until tomorrow
+Start at login [ ]
 Add account…
 Quit
 `)
@@ -319,10 +355,23 @@ Quit
 	if m := c.next(t, "check"); m.Account != "work" {
 		t.Errorf("CheckNow(%q), want work", m.Account)
 	}
+	clickItem(t, menu, es, "  Mark read on server")
+	m = c.next(t, "markserver")
+	if m.Account != "work" || m.Seen == nil || !reflect.DeepEqual(*m.Seen, s1) {
+		t.Errorf("MarkOnServer(%+v, %q), want the snapshot shown (seq 1) for work", m.Seen, m.Account)
+	}
+	// Last: the pause redraws the menu, and the ids read above go stale.
+	before := time.Now()
+	clickItem(t, menu, es, "  For 1 hour")
+	m = c.next(t, "pause")
+	if lo, hi := before.Add(time.Hour), time.Now().Add(time.Hour); m.Until.Before(lo.Truncate(time.Second)) || m.Until.After(hi) {
+		t.Errorf("Pause(%v), want an hour from the click (%v)", m.Until, lo)
+	}
+	paused := "Paused until " + clock(m.Until, time.Now()) + " [-]"
 
 	s2 := poller.Snapshot{Seq: 2, Accounts: []poller.AccountSnapshot{
-		{Name: "work", State: poller.StateOK, Unread: 3},
-		{Name: "home", State: poller.StateOK, Unread: -1},
+		{Name: "work", Protocol: "imap", State: poller.StateOK, Unread: 3},
+		{Name: "home", Protocol: "pop3", State: poller.StateOK, Unread: -1},
 	}}
 	c.publish(t, s2)
 	p2 := waitItem(t, item, "an empty title", func(p itemProps) bool { return p.title == "" })
@@ -334,11 +383,13 @@ Quit
 		t.Errorf("tooltip %q, want %q", p2.tooltip, want)
 	}
 	es = readMenu(t, menu, sigs)
-	checkMenu(t, es, `No new mail [-]
+	menu2 := `No new mail [-]
+` + paused + `
 work — no new mail
   Not checked yet [-]
   Check now
   Mark read [-]
+  Mark read on server [-]
 home — no new mail
   Not checked yet [-]
   Check now
@@ -346,9 +397,24 @@ home — no new mail
 ---
 Mark all read [-]
 Check now
+Pause notifications
+  For 1 hour
+  Until tomorrow
+  Resume
+Start at login [ ]
 Add account…
 Quit
-`)
+`
+	checkMenu(t, es, menu2)
+
+	// The check box follows what Get reads after Set, with no new snapshot.
+	clickItem(t, menu, es, "Start at login [ ]")
+	if m := c.next(t, "autostart"); !m.On {
+		t.Error("Set(false) from an unchecked Start at login")
+	}
+	waitDrawn(t, sigs)
+	es = readMenu(t, menu, sigs)
+	checkMenu(t, es, strings.Replace(menu2, "Start at login [ ]", "Start at login [x]", 1))
 
 	clickItem(t, menu, es, "Quit")
 	if m := c.next(t, "exit"); m.Err != "" {
@@ -382,11 +448,14 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// childMsg is one line the child writes: what the engine was asked to do.
+// childMsg is one line the child writes: what the engine or a hook was
+// asked to do.
 type childMsg struct {
-	Op      string           // "mark", "check", "exit" (Run returned), "exit2" (a second Run)
+	Op      string           // "mark", "check", "markserver", "autostart", "pause", "resume", "exit" (Run returned), "exit2" (a second Run)
 	Account string           `json:",omitempty"`
 	Seen    *poller.Snapshot `json:",omitempty"`
+	On      bool             `json:",omitempty"`
+	Until   time.Time        `json:",omitzero"`
 	Err     string           `json:",omitempty"`
 }
 
@@ -413,6 +482,57 @@ func (e *childEngine) send(m childMsg) {
 	e.out.Encode(m)
 }
 
+// childSettings are the child's Start at login and pause, in memory; each
+// change is reported after it is made, so the redraw that follows sees it.
+type childSettings struct {
+	e     *childEngine
+	mu    sync.Mutex
+	on    bool
+	until time.Time
+}
+
+func (c *childSettings) toggle() *Toggle {
+	return &Toggle{
+		Get: func() (bool, error) {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			return c.on, nil
+		},
+		Set: func(on bool) error {
+			c.mu.Lock()
+			c.on = on
+			c.mu.Unlock()
+			c.e.send(childMsg{Op: "autostart", On: on})
+			return nil
+		},
+	}
+}
+
+func (c *childSettings) PausedUntil() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.until
+}
+
+func (c *childSettings) Pause(until time.Time) {
+	c.mu.Lock()
+	c.until = until
+	c.mu.Unlock()
+	c.e.send(childMsg{Op: "pause", Until: until})
+}
+
+func (c *childSettings) Resume() {
+	c.mu.Lock()
+	c.until = time.Time{}
+	c.mu.Unlock()
+	c.e.send(childMsg{Op: "resume"})
+}
+
+func (e *childEngine) markOnServer(ctx context.Context, seen poller.Snapshot, account string) (int, error) {
+	e.send(childMsg{Op: "markserver", Account: account, Seen: &seen})
+	return seen.Total, nil
+}
+
 func trayChild() int {
 	e := &childEngine{snaps: make(chan poller.Snapshot, 1), out: json.NewEncoder(os.Stdout)}
 	go func() {
@@ -430,7 +550,9 @@ func trayChild() int {
 		}
 	}()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	err := Run(context.Background(), e, Options{AddAccount: func() {}, Logger: log})
+	set := &childSettings{e: e}
+	err := Run(context.Background(), e, Options{AddAccount: func() {}, Logger: log,
+		Autostart: set.toggle(), Pause: set, MarkOnServer: e.markOnServer})
 	msg := childMsg{Op: "exit"}
 	if err != nil {
 		msg.Err = err.Error()

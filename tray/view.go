@@ -31,6 +31,8 @@ type Item struct {
 	Label     string
 	Disabled  bool
 	Separator bool
+	Checkable bool // drawn with a check box (Linux) or a check mark when Checked
+	Checked   bool
 	Children  []Item
 	Action    Action // what a click does; zero for none
 }
@@ -40,12 +42,17 @@ type ActionKind int
 
 // Kinds of action.
 const (
-	ActNone       ActionKind = iota
-	ActMarkRead              // Engine.MarkRead for Account ("" = all) with the snapshot shown
-	ActCheckNow              // Engine.CheckNow for Account ("" = all)
-	ActOpenMail              // Options.OpenMail for mail MailID of Account
-	ActAddAccount            // Options.AddAccount
-	ActQuit                  // end Run
+	ActNone          ActionKind = iota
+	ActMarkRead                 // Engine.MarkRead for Account ("" = all) with the snapshot shown
+	ActCheckNow                 // Engine.CheckNow for Account ("" = all)
+	ActOpenMail                 // Options.OpenMail for mail MailID of Account
+	ActAddAccount               // Options.AddAccount
+	ActQuit                     // end Run
+	ActAutostart                // Options.Autostart.Set(On)
+	ActPauseHour                // Options.Pause.Pause for an hour from the click
+	ActPauseTomorrow            // Options.Pause.Pause until 08:00 the day after the click
+	ActResume                   // Options.Pause.Resume
+	ActMarkOnServer             // Options.MarkOnServer for Account with the snapshot shown
 )
 
 // Action is what a click on an item does.
@@ -53,20 +60,43 @@ type Action struct {
 	Kind    ActionKind
 	Account string // account name; "" = all accounts
 	MailID  string // for ActOpenMail
+	On      bool   // for ActAutostart: the state to set (the opposite of the one shown)
 }
 
-// View turns a snapshot into the menu the tray shows. It is pure: now is
-// only used to write the time of the last check ("14:05", or with the date
-// when not today).
-func View(s poller.Snapshot, now time.Time) Menu {
+// ViewState is what the menu shows besides the snapshot. The zero value
+// (but for Now) hides every optional entry.
+type ViewState struct {
+	// Now writes the time of the last check and of the end of a pause
+	// ("14:05", "tomorrow 08:00", or with the date).
+	Now time.Time
+	// Pause shows the "Pause notifications" submenu. PausedUntil is the end
+	// of the current pause: zero, or not after Now, when not paused.
+	Pause       bool
+	PausedUntil time.Time
+	// Autostart shows "Start at login", checked when AutostartOn.
+	Autostart   bool
+	AutostartOn bool
+	// MarkOnServer offers "Mark read on server" for each IMAP account.
+	MarkOnServer bool
+}
+
+// paused reports whether a pause is running at st.Now.
+func (st ViewState) paused() bool { return st.Pause && st.PausedUntil.After(st.Now) }
+
+// View turns a snapshot into the menu the tray shows. It is pure: st says
+// what else to show, and its Now is the only clock it reads.
+func View(s poller.Snapshot, st ViewState) Menu {
 	m := Menu{Icon: iconState(s)}
 	if s.Total > 0 {
 		m.Title = strconv.Itoa(s.Total)
 	}
 	m.Items = append(m.Items, Item{Label: headline(s), Disabled: true})
+	if st.paused() {
+		m.Items = append(m.Items, Item{Label: "Paused until " + clock(st.PausedUntil, st.Now), Disabled: true})
+	}
 	tips := make([]string, 0, len(s.Accounts))
 	for _, a := range s.Accounts {
-		m.Items = append(m.Items, accountItem(a, now))
+		m.Items = append(m.Items, accountItem(a, st))
 		tips = append(tips, a.Name+": "+status(a))
 	}
 	if len(s.Accounts) == 0 {
@@ -77,10 +107,52 @@ func View(s poller.Snapshot, now time.Time) Menu {
 		Item{Separator: true},
 		Item{Label: "Mark all read", Disabled: s.Total == 0, Action: Action{Kind: ActMarkRead}},
 		Item{Label: "Check now", Disabled: len(s.Accounts) == 0, Action: Action{Kind: ActCheckNow}},
+	)
+	if st.Pause {
+		m.Items = append(m.Items, pauseItem(st))
+	}
+	if st.Autostart {
+		m.Items = append(m.Items, Item{Label: "Start at login", Checkable: true, Checked: st.AutostartOn,
+			Action: Action{Kind: ActAutostart, On: !st.AutostartOn}})
+	}
+	m.Items = append(m.Items,
 		Item{Label: "Add account…", Action: Action{Kind: ActAddAccount}},
 		Item{Label: "Quit", Action: Action{Kind: ActQuit}},
 	)
 	return m
+}
+
+// pauseItem is the "Pause notifications" submenu; Resume only while paused.
+func pauseItem(st ViewState) Item {
+	it := Item{Label: "Pause notifications", Children: []Item{
+		{Label: "For 1 hour", Action: Action{Kind: ActPauseHour}},
+		{Label: "Until tomorrow", Action: Action{Kind: ActPauseTomorrow}},
+	}}
+	if st.paused() {
+		it.Children = append(it.Children, Item{Label: "Resume", Action: Action{Kind: ActResume}})
+	}
+	return it
+}
+
+// tomorrowMorning is when "Until tomorrow" ends: 08:00 on the day after
+// now, in now's location (time.Date normalizes the day and DST).
+func tomorrowMorning(now time.Time) time.Time {
+	y, m, d := now.Date()
+	return time.Date(y, m, d+1, 8, 0, 0, 0, now.Location())
+}
+
+// nextChange is when a pause ending at until next changes the menu: its
+// end, or the coming midnight if that is earlier (the label drops its
+// "tomorrow"). It is zero when no pause runs at now.
+func nextChange(until, now time.Time) time.Time {
+	if !until.After(now) {
+		return time.Time{}
+	}
+	y, m, d := now.Date()
+	if midnight := time.Date(y, m, d+1, 0, 0, 0, 0, now.Location()); midnight.Before(until) {
+		return midnight
+	}
+	return until
 }
 
 // starting is the menu shown before the first snapshot arrives.
@@ -161,7 +233,7 @@ func shortError(e *poller.CheckError) string {
 	return "error"
 }
 
-func accountItem(a poller.AccountSnapshot, now time.Time) Item {
+func accountItem(a poller.AccountSnapshot, st ViewState) Item {
 	it := Item{Label: a.Name + " — " + status(a)}
 	if a.State == poller.StateError && a.Err != nil {
 		it.Children = append(it.Children,
@@ -182,10 +254,14 @@ func accountItem(a poller.AccountSnapshot, now time.Time) Item {
 		it.Children = append(it.Children, Item{Separator: true})
 	}
 	it.Children = append(it.Children,
-		Item{Label: lastChecked(a.Checked, now), Disabled: true},
+		Item{Label: lastChecked(a.Checked, st.Now), Disabled: true},
 		Item{Label: "Check now", Action: Action{Kind: ActCheckNow, Account: a.Name}},
 		Item{Label: "Mark read", Disabled: a.New == 0, Action: Action{Kind: ActMarkRead, Account: a.Name}},
 	)
+	if st.MarkOnServer && a.Protocol == "imap" {
+		it.Children = append(it.Children, Item{Label: "Mark read on server", Disabled: a.New == 0,
+			Action: Action{Kind: ActMarkOnServer, Account: a.Name}})
+	}
 	return it
 }
 
@@ -203,6 +279,24 @@ func lastChecked(t, now time.Time) string {
 		return "Last checked " + t.Format("Jan 2 15:04")
 	}
 	return "Last checked " + t.Format("Jan 2 2006 15:04")
+}
+
+// clock writes a coming time t: "14:30" today, "tomorrow 08:00", else
+// with the date.
+func clock(t, now time.Time) string {
+	t = t.In(now.Location())
+	y, m, d := now.Date()
+	ty, tm, td := t.Date()
+	ny, nm, nd := time.Date(y, m, d+1, 12, 0, 0, 0, now.Location()).Date()
+	switch {
+	case ty == y && tm == m && td == d:
+		return t.Format("15:04")
+	case ty == ny && tm == nm && td == nd:
+		return "tomorrow " + t.Format("15:04")
+	case ty == y:
+		return t.Format("Jan 2 15:04")
+	}
+	return t.Format("Jan 2 2006 15:04")
 }
 
 // mailLabel is "Sender — Subject", cut to MaxMailLabel runes.

@@ -13,7 +13,8 @@ import (
 var now = time.Date(2026, 3, 14, 15, 9, 0, 0, time.UTC)
 
 // render writes a menu as indented lines: "[-]" marks a disabled item,
-// "---" a separator, "{kind acct id}" an action.
+// "[x]" and "[ ]" a check box, "---" a separator, "{kind acct id}" an
+// action ("{kind acct id on}" with On set).
 func render(items []Item, depth int, b *strings.Builder) {
 	for _, it := range items {
 		b.WriteString(strings.Repeat("  ", depth))
@@ -25,7 +26,17 @@ func render(items []Item, depth int, b *strings.Builder) {
 			if it.Disabled {
 				b.WriteString(" [-]")
 			}
-			if it.Action.Kind != ActNone {
+			switch {
+			case it.Checkable && it.Checked:
+				b.WriteString(" [x]")
+			case it.Checkable:
+				b.WriteString(" [ ]")
+			}
+			switch {
+			case it.Action.Kind == ActNone:
+			case it.Action.On:
+				fmt.Fprintf(b, " {%d %s %s on}", it.Action.Kind, it.Action.Account, it.Action.MailID)
+			default:
 				fmt.Fprintf(b, " {%d %s %s}", it.Action.Kind, it.Action.Account, it.Action.MailID)
 			}
 		}
@@ -47,6 +58,7 @@ func TestView(t *testing.T) {
 	tests := []struct {
 		name    string
 		snap    poller.Snapshot
+		st      ViewState // Now defaults to now
 		title   string
 		tooltip string
 		icon    icons.State
@@ -205,10 +217,100 @@ Quit {5  }
 			tooltip: "list: 250 new",
 			icon:    icons.State{Count: 100},
 		},
+		{
+			name: "paused today, start at login on, mark on server for IMAP only",
+			snap: poller.Snapshot{Total: 1, Accounts: []poller.AccountSnapshot{
+				{Name: "work", Protocol: "imap", State: poller.StateOK, New: 1, NewIDs: []string{"a"}, Checked: checked,
+					Mails: []poller.Mail{{ID: "a", From: "Alice", Subject: "Lunch?"}}},
+				{Name: "home", Protocol: "pop3", State: poller.StateOK, New: 1, NewIDs: []string{"p"}, Checked: checked},
+				{Name: "list", Protocol: "imap", State: poller.StateOK, Checked: checked},
+			}},
+			st: ViewState{Pause: true, PausedUntil: now.Add(time.Hour), Autostart: true, AutostartOn: true,
+				MarkOnServer: true},
+			title:   "1",
+			tooltip: "work: 1 new\nhome: 1 new\nlist: no new mail",
+			icon:    icons.State{Count: 1},
+			menu: `1 new mail [-]
+Paused until 16:09 [-]
+work — 1 new
+  Alice — Lunch? {3 work a}
+  ---
+  Last checked 15:05 [-]
+  Check now {2 work }
+  Mark read {1 work }
+  Mark read on server {10 work }
+home — 1 new
+  Last checked 15:05 [-]
+  Check now {2 home }
+  Mark read {1 home }
+list — no new mail
+  Last checked 15:05 [-]
+  Check now {2 list }
+  Mark read [-] {1 list }
+  Mark read on server [-] {10 list }
+---
+Mark all read {1  }
+Check now {2  }
+Pause notifications
+  For 1 hour {7  }
+  Until tomorrow {8  }
+  Resume {9  }
+Start at login [x] {6  }
+Add account… {4  }
+Quit {5  }
+`,
+		},
+		{
+			name: "paused until tomorrow, start at login off",
+			snap: poller.Snapshot{Accounts: []poller.AccountSnapshot{
+				{Name: "work", Protocol: "imap", State: poller.StateOK, Checked: checked},
+			}},
+			st:      ViewState{Pause: true, PausedUntil: tomorrowMorning(now), Autostart: true},
+			tooltip: "work: no new mail",
+			menu: `No new mail [-]
+Paused until tomorrow 08:00 [-]
+work — no new mail
+  Last checked 15:05 [-]
+  Check now {2 work }
+  Mark read [-] {1 work }
+---
+Mark all read [-] {1  }
+Check now {2  }
+Pause notifications
+  For 1 hour {7  }
+  Until tomorrow {8  }
+  Resume {9  }
+Start at login [ ] {6   on}
+Add account… {4  }
+Quit {5  }
+`,
+		},
+		{
+			// notifier.Batcher reports a pause's end until its next Next.
+			name:    "a pause that has ended",
+			snap:    poller.Snapshot{},
+			st:      ViewState{Pause: true, PausedUntil: now},
+			tooltip: "MailSneaker: no accounts",
+			icon:    icons.State{Offline: true},
+			menu: `No accounts set up [-]
+---
+Mark all read [-] {1  }
+Check now [-] {2  }
+Pause notifications
+  For 1 hour {7  }
+  Until tomorrow {8  }
+Add account… {4  }
+Quit {5  }
+`,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := View(tt.snap, now)
+			st := tt.st
+			if st.Now.IsZero() {
+				st.Now = now
+			}
+			m := View(tt.snap, st)
 			if m.Title != tt.title {
 				t.Errorf("Title = %q, want %q", m.Title, tt.title)
 			}
@@ -268,5 +370,72 @@ func TestClean(t *testing.T) {
 func TestMailLabel(t *testing.T) {
 	if got := mailLabel(poller.Mail{}); got != "(unknown sender) — (no subject)" {
 		t.Errorf("empty mail: %q", got)
+	}
+}
+
+func TestClock(t *testing.T) {
+	tests := []struct {
+		t    time.Time
+		want string
+	}{
+		{now.Add(time.Hour), "16:09"},
+		{time.Date(2026, 3, 14, 23, 59, 0, 0, time.UTC), "23:59"},
+		{time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC), "tomorrow 00:00"},
+		{time.Date(2026, 3, 15, 8, 0, 0, 0, time.UTC), "tomorrow 08:00"},
+		{time.Date(2026, 3, 16, 8, 0, 0, 0, time.UTC), "Mar 16 08:00"},
+		{time.Date(2027, 1, 1, 8, 0, 0, 0, time.UTC), "Jan 1 2027 08:00"},
+		// Written in now's zone (UTC), not t's: 18:30 at UTC-5 is 23:30.
+		{time.Date(2026, 3, 14, 23, 30, 0, 0, time.UTC).In(time.FixedZone("X", -5*3600)), "23:30"},
+	}
+	for _, tt := range tests {
+		if got := clock(tt.t, now); got != tt.want {
+			t.Errorf("clock(%v) = %q, want %q", tt.t, got, tt.want)
+		}
+	}
+	// Across a month end.
+	eom := time.Date(2026, 1, 31, 22, 0, 0, 0, time.UTC)
+	if got := clock(tomorrowMorning(eom), eom); got != "tomorrow 08:00" {
+		t.Errorf("clock(tomorrow morning) on Jan 31 = %q", got)
+	}
+}
+
+func TestTomorrowMorning(t *testing.T) {
+	if got, want := tomorrowMorning(now), time.Date(2026, 3, 15, 8, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("tomorrowMorning(%v) = %v, want %v", now, got, want)
+	}
+	// Just after midnight it is still the next day's morning.
+	early := time.Date(2026, 12, 31, 0, 30, 0, 0, time.UTC)
+	if got, want := tomorrowMorning(early), time.Date(2027, 1, 1, 8, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("tomorrowMorning(%v) = %v, want %v", early, got, want)
+	}
+	// 08:00 local on the day DST starts is 07:00 UTC, not now+17h.
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skipf("no time zone data: %v", err)
+	}
+	eve := time.Date(2026, 3, 28, 20, 0, 0, 0, berlin)
+	got := tomorrowMorning(eve)
+	if h, m, _ := got.Clock(); h != 8 || m != 0 || got.Day() != 29 || !got.Equal(time.Date(2026, 3, 29, 6, 0, 0, 0, time.UTC)) {
+		t.Errorf("tomorrowMorning(%v) = %v, want 08:00 CEST on the 29th", eve, got)
+	}
+}
+
+func TestNextChange(t *testing.T) {
+	midnight := time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name  string
+		until time.Time
+		want  time.Time
+	}{
+		{"not paused", time.Time{}, time.Time{}},
+		{"ended", now, time.Time{}},
+		{"ends today", now.Add(time.Hour), now.Add(time.Hour)},
+		{"ends at midnight", midnight, midnight},
+		{"ends tomorrow: the label changes at midnight", tomorrowMorning(now), midnight},
+	}
+	for _, tt := range tests {
+		if got := nextChange(tt.until, now); !got.Equal(tt.want) {
+			t.Errorf("%s: nextChange = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
