@@ -137,7 +137,8 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, general account
 	}
 	if settings {
 		page := &setupPage{ctx: ctx, log: env.Logger, configPath: env.ConfigPath, engine: m, notice: opts.Notice}
-		opts.AddAccount = page.open
+		opts.AddAccount = page.add
+		opts.Accounts = page.list
 		opts.Autostart = &tray.Toggle{Get: autostart.Enabled, Set: setAutostart}
 	}
 	err = tray.Run(ctx, m, opts)

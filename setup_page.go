@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"github.com/cli/browser"
@@ -24,8 +25,14 @@ type setupPage struct {
 	srv *setup.Server
 }
 
-// open shows the page; called from the tray on its own goroutine.
-func (p *setupPage) open() {
+// add shows the add-account page; called from the tray on its own goroutine.
+func (p *setupPage) add() { p.open("/") }
+
+// list shows the accounts, to edit or remove them.
+func (p *setupPage) list() { p.open("/accounts") }
+
+// open shows the page at path.
+func (p *setupPage) open(path string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.srv != nil {
@@ -44,9 +51,11 @@ func (p *setupPage) open() {
 		}
 		p.srv = srv
 	}
-	if err := browser.OpenURL(p.srv.URL()); err != nil {
+	// The token query works on any page: URL() is http://host/?token=….
+	url := strings.Replace(p.srv.URL(), "/?", path+"?", 1)
+	if err := browser.OpenURL(url); err != nil {
 		// No browser to open: the user can still paste the address.
 		p.log.Warn("cannot open a browser", "err", err)
-		p.notice("open " + p.srv.URL() + " in a browser to add an account")
+		p.notice("open " + url + " in a browser to set up accounts")
 	}
 }

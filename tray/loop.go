@@ -225,6 +225,8 @@ func (l *loop) adapt(m Menu) Menu {
 			switch it.Action.Kind {
 			case ActAddAccount:
 				it.Disabled = it.Disabled || l.o.AddAccount == nil
+			case ActAccounts:
+				it.Disabled = it.Disabled || l.o.Accounts == nil
 			case ActOpenMail:
 				it.Disabled = it.Disabled || l.o.OpenMail == nil
 			}
@@ -337,6 +339,10 @@ func (l *loop) do(c click) (quit bool) {
 	case ActAddAccount:
 		if l.o.AddAccount != nil {
 			l.job(l.o.AddAccount)
+		}
+	case ActAccounts:
+		if l.o.Accounts != nil {
+			l.job(l.o.Accounts)
 		}
 	case ActMarkOnServer:
 		if l.o.MarkOnServer == nil {

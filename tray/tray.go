@@ -34,6 +34,7 @@ type Engine interface {
 // that need it.
 type Options struct {
 	AddAccount func()                                           // "Add account…"; called on its own goroutine
+	Accounts   func()                                           // "Accounts…" (edit, remove); on its own goroutine
 	OpenMail   func(acct poller.AccountSnapshot, m poller.Mail) // a click on a mail; on its own goroutine
 	Logger     *slog.Logger                                     // nil: discard
 	Notice     func(string)                                     // one-off messages for the user; any goroutine

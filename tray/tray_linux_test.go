@@ -344,6 +344,7 @@ Pause notifications
   Until tomorrow
 Start at login [ ]
 Add account…
+Accounts… [-]
 Quit
 `)
 	clickItem(t, menu, es, "Mark all read")
@@ -403,6 +404,7 @@ Pause notifications
   Resume
 Start at login [ ]
 Add account…
+Accounts… [-]
 Quit
 `
 	checkMenu(t, es, menu2)

@@ -53,6 +53,7 @@ const (
 	ActPauseTomorrow            // Options.Pause.Pause until 08:00 the day after the click
 	ActResume                   // Options.Pause.Resume
 	ActMarkOnServer             // Options.MarkOnServer for Account with the snapshot shown
+	ActAccounts                 // Options.Accounts
 )
 
 // Action is what a click on an item does.
@@ -117,6 +118,7 @@ func View(s poller.Snapshot, st ViewState) Menu {
 	}
 	m.Items = append(m.Items,
 		Item{Label: "Add account…", Action: Action{Kind: ActAddAccount}},
+		Item{Label: "Accounts…", Disabled: len(s.Accounts) == 0, Action: Action{Kind: ActAccounts}},
 		Item{Label: "Quit", Action: Action{Kind: ActQuit}},
 	)
 	return m

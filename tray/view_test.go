@@ -74,6 +74,7 @@ func TestView(t *testing.T) {
 Mark all read [-] {1  }
 Check now [-] {2  }
 Add account… {4  }
+Accounts… [-] {11  }
 Quit {5  }
 `,
 		},
@@ -92,6 +93,7 @@ work — no new mail
 Mark all read [-] {1  }
 Check now {2  }
 Add account… {4  }
+Accounts… {11  }
 Quit {5  }
 `,
 		},
@@ -120,6 +122,7 @@ home — checking…
 Mark all read {1  }
 Check now {2  }
 Add account… {4  }
+Accounts… {11  }
 Quit {5  }
 `,
 		},
@@ -165,6 +168,7 @@ old — 2 new, login refused
 Mark all read {1  }
 Check now {2  }
 Add account… {4  }
+Accounts… {11  }
 Quit {5  }
 `,
 		},
@@ -198,6 +202,7 @@ c — error
 Mark all read [-] {1  }
 Check now {2  }
 Add account… {4  }
+Accounts… {11  }
 Quit {5  }
 `,
 		},
@@ -257,6 +262,7 @@ Pause notifications
   Resume {9  }
 Start at login [x] {6  }
 Add account… {4  }
+Accounts… {11  }
 Quit {5  }
 `,
 		},
@@ -282,6 +288,7 @@ Pause notifications
   Resume {9  }
 Start at login [ ] {6   on}
 Add account… {4  }
+Accounts… {11  }
 Quit {5  }
 `,
 		},
@@ -300,6 +307,7 @@ Pause notifications
   For 1 hour {7  }
   Until tomorrow {8  }
 Add account… {4  }
+Accounts… [-] {11  }
 Quit {5  }
 `,
 		},
