@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"flag"
 	"fmt"
 	"io"
@@ -30,6 +31,9 @@ func main() {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// Loading the system roots takes ~8 ms; do it while the config, the
+	// state and the first connection are being set up, not after.
+	go x509.SystemCertPool()
 	fs := flag.NewFlagSet("mailsneaker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	verbose := fs.Bool("v", false, "debug logs")

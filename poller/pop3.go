@@ -172,10 +172,15 @@ func (s *pop3Session) run(q Query) (*Inbox, error) {
 	if q.Want == nil {
 		return in, nil
 	}
-	// Message numbers follow arrival: the highest is the newest.
-	newest := slices.Clone(msgs)
-	slices.SortFunc(newest, func(a, b pop3Msg) int { return b.Num - a.Num })
-	for _, m := range newest {
+	// Message numbers follow arrival: the highest is the newest. Servers
+	// list them in ascending order, so only an odd listing needs sorting.
+	byNum := func(a, b pop3Msg) int { return a.Num - b.Num }
+	if !slices.IsSortedFunc(msgs, byNum) {
+		msgs = slices.Clone(msgs)
+		slices.SortFunc(msgs, byNum)
+	}
+	for i := len(msgs) - 1; i >= 0; i-- {
+		m := msgs[i]
 		if len(in.Mails) == MaxMails {
 			break
 		}

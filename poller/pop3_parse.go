@@ -56,35 +56,45 @@ func parseLIST(b []byte) ([]pop3Msg, error) {
 }
 
 // pop3Lines splits a scan listing into (number, word) pairs, checking the
-// word with check.
+// word with check. A 100k-message listing is parsed without an allocation
+// per line: the words are substrings of one copy of b.
 func pop3Lines(b []byte, what string, check func(string) error) ([]pop3Msg, error) {
-	var msgs []pop3Msg
-	nums := make(map[int]struct{})
-	for n := 1; len(b) > 0; n++ {
-		var line []byte
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			line, b = b, nil
-		}
+	rest := string(b)
+	msgs := make([]pop3Msg, 0, strings.Count(rest, "\n")+1)
+	// Servers list messages in ascending order; a set is needed only to
+	// find a number listed twice in a listing that is not.
+	prev := 0
+	var nums map[int]struct{}
+	for n := 1; len(rest) > 0; n++ {
+		line, after, _ := strings.Cut(rest, "\n")
+		rest = after
 		// Trailing blanks are harmless; anything else odd is an error.
-		line = bytes.TrimRight(line, "\r \t")
-		f := strings.Split(string(line), " ")
-		if len(f) != 2 {
-			return nil, fmt.Errorf("%s line %d: %q is not \"number word\"", what, n, pop3Clip(string(line)))
+		line = strings.TrimRight(line, "\r \t")
+		numStr, word, ok := strings.Cut(line, " ")
+		if !ok || strings.IndexByte(word, ' ') >= 0 {
+			return nil, fmt.Errorf("%s line %d: %q is not \"number word\"", what, n, pop3Clip(line))
 		}
-		num, ok := pop3Number(f[0])
+		num, ok := pop3Number(numStr)
 		if !ok {
-			return nil, fmt.Errorf("%s line %d: bad message number %q", what, n, pop3Clip(f[0]))
+			return nil, fmt.Errorf("%s line %d: bad message number %q", what, n, pop3Clip(numStr))
 		}
-		if _, dup := nums[num]; dup {
-			return nil, fmt.Errorf("%s line %d: message %d listed twice", what, n, num)
+		if num <= prev && nums == nil {
+			nums = make(map[int]struct{}, len(msgs))
+			for _, m := range msgs {
+				nums[m.Num] = struct{}{}
+			}
 		}
-		if err := check(f[1]); err != nil {
+		if nums != nil {
+			if _, dup := nums[num]; dup {
+				return nil, fmt.Errorf("%s line %d: message %d listed twice", what, n, num)
+			}
+			nums[num] = struct{}{}
+		}
+		prev = max(prev, num)
+		if err := check(word); err != nil {
 			return nil, fmt.Errorf("%s line %d: %w", what, n, err)
 		}
-		nums[num] = struct{}{}
-		msgs = append(msgs, pop3Msg{Num: num, UID: f[1]})
+		msgs = append(msgs, pop3Msg{Num: num, UID: word})
 	}
 	return msgs, nil
 }

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command bench measures MailSneaker against a real Dovecot — push latency,
 // check cost at 1k–100k messages, the CLI, the idle tray, 50 accounts — and
 // writes the figures into docs/benchmarks.md. scripts/bench runs it; it is
