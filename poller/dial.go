@@ -117,7 +117,7 @@ func (c *deadlineConn) Read(p []byte) (int, error) {
 	}
 	n, err := c.Conn.Read(p)
 	c.read += int64(n)
-	if perr := c.prog.add(n, c.timeout); perr != nil {
+	if perr := c.prog.add(n, c.timeout); perr != nil && err == nil {
 		return n, perr
 	}
 	return n, err

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,12 +35,12 @@ const imapResetCap = 10000
 // imapIdleRestart is how often IDLE is stopped and started again. DONE and
 // its tagged OK are the only way to learn that a quiet IDLE connection still
 // works: a link that died silently (a NAT or proxy that stopped forwarding)
-// is otherwise noticed only when the stretched read times out. 25 s plus the
+// is otherwise noticed only when the stretched read times out. 20 s plus the
 // reply timeout (30 s) reports such a link within a minute, at the cost of
 // ~200 bytes per folder per restart; it is also well below the 10 minutes
 // after which some providers drop a quiet connection. (Was 9 minutes: a dead
 // IDLE link went unnoticed for up to 9.5 minutes.)
-const imapIdleRestart = 25 * time.Second
+const imapIdleRestart = 20 * time.Second
 
 // imapStatus is what STATUS says about a folder; equal statuses mean an
 // unchanged folder.
@@ -138,8 +139,12 @@ func (ck *imapChecker) Check(ctx context.Context, q Query) (*Inbox, error) {
 		}
 		fresh = true
 	}
+	wasAlive := ck.sess.alive()
 	in, err := ck.checkOnce(ctx, q)
-	if err == nil || !ck.retryable(ctx, err) {
+	// A live connection that timed out is a server (or path) that does not
+	// answer: a fresh connection would hang as long again and double the
+	// time to report it (found by the hang tests: 60 s instead of 30 s).
+	if err == nil || !ck.retryable(ctx, err) || wasAlive && imapTimedOut(err) {
 		return in, ck.finish(ctx, err)
 	}
 	ck.dropSession()
@@ -170,6 +175,13 @@ func (ck *imapChecker) retryable(ctx context.Context, err error) bool {
 	}
 	var ie *imap.Error
 	return !errors.As(err, &ie) || ck.sess == nil || !ck.sess.alive()
+}
+
+// imapTimedOut reports whether err is a read or write timeout; imapclient
+// flattens I/O errors into text.
+func imapTimedOut(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || strings.Contains(err.Error(), "timeout")
 }
 
 // finish turns err into what Check returns.

@@ -302,7 +302,7 @@ func (c *imapIdleConn) Read(p []byte) (int, error) {
 	// While IDLE waits a quiet server is fine; otherwise a dripping one is
 	// as good as a silent one (see progress).
 	if read == c.timeout {
-		if perr := c.prog.add(n, c.timeout); perr != nil {
+		if perr := c.prog.add(n, c.timeout); perr != nil && err == nil {
 			return n, perr
 		}
 	} else {
@@ -377,9 +377,25 @@ type imapLimitConn struct {
 	addr  string
 	line  int64
 	reply atomic.Int64
+	err   error // the first Read error; every later Read returns it
 }
 
 func (c *imapLimitConn) Read(p []byte) (int, error) {
+	// imapclient's decoder goes on reading after an error (bufio hands the
+	// error out once, then reads again), so without this a server that
+	// stopped answering cost up to four read timeouts — two minutes with
+	// the default — before the check failed (found by the hang tests).
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.read(p)
+	if err != nil {
+		c.err = err
+	}
+	return n, err
+}
+
+func (c *imapLimitConn) read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	b := p[:n]
 	if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
