@@ -155,7 +155,8 @@ func TestCacheShares(t *testing.T) {
 	if &a[0] != &b[0] {
 		t.Error("PNG re-encoded a cached variant")
 	}
-	if &ICO(State{Count: 5})[0] != &ICO(State{Count: 5})[0] {
+	c, d := ICO(State{Count: 5}), ICO(State{Count: 5})
+	if &c[0] != &d[0] {
 		t.Error("ICO re-encoded a cached variant")
 	}
 }

@@ -228,8 +228,8 @@ func parseSeen(data []byte) (seenState, uint64, error) {
 	// One conversion for the whole file: unescaped fields are substrings
 	// of it, so 100k ids cost no allocation each.
 	text := string(data[:end])
-	line, rest, _ := strings.Cut(text, "\n") // the header, already checked
-	line, rest, _ = strings.Cut(rest, "\n")
+	_, rest, _ := strings.Cut(text, "\n") // the header, already checked
+	line, rest, _ := strings.Cut(rest, "\n")
 	st := seenState{accounts: map[string]*AccountSeen{}}
 	switch line {
 	case "reset 0":
