@@ -393,3 +393,61 @@ func TestCLIAccountCommands(t *testing.T) {
 		t.Errorf("after remove, the keychain still answers: error %q", e)
 	}
 }
+
+// TestTrayFollowsConfigEdits: an account added to config.toml while the
+// tray runs is watched without a restart; a broken edit is reported and the
+// tray runs on.
+func TestTrayFollowsConfigEdits(t *testing.T) {
+	c := newCLIEnv(t)
+	c.env = append(c.env, "XDG_RUNTIME_DIR="+t.TempDir())
+	pw := passwordFile(t, "x")
+	// Nothing listens on port 1: the accounts fail, which is fine here.
+	c.writeConfig(accountTOML("first", "pop3", 1, "tls", "u", pw, ""))
+	tray := exec.Command(binary, "-v")
+	tray.Env = c.env
+	stderr, err := tray.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tray.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { tray.Process.Kill(); tray.Wait() }()
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	waitLine := func(what string, match func(string) bool) {
+		t.Helper()
+		deadline := time.After(30 * time.Second)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("the tray exited while waiting for %s", what)
+				}
+				if match(l) {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+	waitLine("the first account's check", func(l string) bool {
+		return strings.Contains(l, "account check failed") && strings.Contains(l, "account=first")
+	})
+	c.writeConfig("this is = = not toml\n")
+	waitLine("the broken config reported", func(l string) bool { return strings.Contains(l, "cannot be used") })
+	c.writeConfig(accountTOML("first", "pop3", 1, "tls", "u", pw, "") + accountTOML("second", "imap", 1, "tls", "u", pw, ""))
+	waitLine("the new account watched", func(l string) bool {
+		return strings.Contains(l, "config: watching account") && strings.Contains(l, "account=second")
+	})
+	waitLine("the new account checked", func(l string) bool {
+		return strings.Contains(l, "account check failed") && strings.Contains(l, "account=second")
+	})
+}

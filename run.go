@@ -55,7 +55,7 @@ func runTray(ctx context.Context, env *cli.Env) int {
 	m := poller.NewManager(poller.ManagerOptions{
 		Accounts: cfg.Accounts, Store: store, CheckerOptions: env.CheckerOptions, Logger: env.Logger,
 	})
-	return serve(ctx, env, m, cfg.General, false, true)
+	return serve(ctx, env, m, serveOptions{general: cfg.General, settings: true, config: cfg})
 }
 
 // runDemo starts the built-in demo servers and runs the tray on them, with a
@@ -86,14 +86,20 @@ func runDemo(ctx context.Context, env *cli.Env) int {
 		},
 	})
 	fmt.Fprintln(env.Stderr, "demo: IMAP and POP3 servers on 127.0.0.1 with a new mail every few seconds; Ctrl-C to stop")
-	return serve(ctx, env, m, accounts.General{Notify: true}, true, false)
+	return serve(ctx, env, m, serveOptions{general: accounts.General{Notify: true}, printCounts: true})
+}
+
+// serveOptions say what serve runs besides the manager and the tray.
+type serveOptions struct {
+	general     accounts.General
+	printCounts bool             // print every change of the counts when no tray host is there
+	settings    bool             // offer Add account…, Accounts…, Start at login (not in the demo)
+	config      *accounts.Config // watch the config file for changes, starting from this
 }
 
 // serve runs the manager, notifications and the tray until Quit or ctx ends.
-// printCounts prints every change of the counts when no tray host is there;
-// settings offers the entries that change the user's setup, "Add account…"
-// and "Start at login" (not in the demo, whose config is temporary).
-func serve(ctx context.Context, env *cli.Env, m *poller.Manager, general accounts.General, printCounts, settings bool) int {
+func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions) int {
+	general, printCounts, settings := so.general, so.printCounts, so.settings
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	managerDone := make(chan error, 1)
@@ -111,14 +117,19 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, general account
 		}
 	}
 	var pause tray.Pauser // nil, and no Pause submenu, without notifications
+	var batcher *notifier.Batcher
 	if general.Notify {
 		b := notifier.NewBatcher(general)
+		batcher = b
 		resumed := make(chan struct{}, 1)
 		if err := notify(ctx, env.Logger, m, b, resumed); err != nil {
 			env.Logger.Info("no desktop notifications", "why", err)
 		} else {
 			pause = pauser{b, resumed}
 		}
+	}
+	if so.config != nil {
+		go watchConfig(ctx, env.Logger, env.ConfigPath, so.config, m, batcher, configPoll)
 	}
 	if errors.Is(err, tray.ErrNoSessionBus) {
 		// Without a session bus systray cannot work, and v1.12.2 panics on
