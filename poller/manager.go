@@ -87,6 +87,7 @@ type acctState struct {
 }
 
 type result struct {
+	as    *acctState // the goroutine's account: a restarted account has a new one
 	name  string
 	inbox *Inbox
 	err   error
@@ -229,7 +230,7 @@ func (m *Manager) loop(ctx context.Context, st *state, as *acctState) {
 			return
 		}
 		select {
-		case st.results <- result{name: as.acct.Name, inbox: inbox, err: err}:
+		case st.results <- result{as: as, name: as.acct.Name, inbox: inbox, err: err}:
 		case <-ctx.Done():
 			return
 		}
@@ -262,7 +263,7 @@ func (m *Manager) loop(ctx context.Context, st *state, as *acctState) {
 		if werr != nil && wctx.Err() == nil {
 			// The push connection broke: report it, back off, reconnect.
 			select {
-			case st.results <- result{name: as.acct.Name, err: werr}:
+			case st.results <- result{as: as, name: as.acct.Name, err: werr}:
 			case <-ctx.Done():
 				return
 			}
@@ -315,8 +316,8 @@ func (st *state) query(name string) Query {
 
 func (m *Manager) apply(st *state, r result) {
 	as := st.accts[r.name]
-	if as == nil {
-		return
+	if as == nil || as != r.as {
+		return // removed, or restarted with new settings since
 	}
 	if r.err != nil {
 		var ce *CheckError
@@ -700,7 +701,7 @@ func (m *Manager) checkAll(st *state) {
 			c := m.checker(as.acct)
 			defer c.Close()
 			in, err := c.Check(st.ctx, q)
-			results <- result{name: as.acct.Name, inbox: in, err: err}
+			results <- result{as: as, name: as.acct.Name, inbox: in, err: err}
 		}()
 	}
 	for range st.order {
