@@ -266,6 +266,7 @@ func notify(ctx context.Context, log *slog.Logger, m *poller.Manager, b *notifie
 		tick := time.NewTicker(time.Minute)
 		defer tick.Stop()
 		var last poller.Snapshot
+		lastErr := ""
 		for {
 			select {
 			case <-ctx.Done():
@@ -276,8 +277,13 @@ func notify(ctx context.Context, log *slog.Logger, m *poller.Manager, b *notifie
 			case <-resumed:
 			}
 			if note, ok := b.Next(last, time.Now()); ok {
-				if err := n.Show(ctx, note); err != nil {
+				// The same failure (no notification service) is said once,
+				// not at every batch of mail.
+				if err := n.Show(ctx, note); err != nil && err.Error() != lastErr {
 					log.Warn("notification failed", "err", err)
+					lastErr = err.Error()
+				} else if err == nil {
+					lastErr = ""
 				}
 			}
 		}
