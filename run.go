@@ -272,7 +272,8 @@ func notify(ctx context.Context, log *slog.Logger, m *poller.Manager, b *notifie
 			case <-ctx.Done():
 				return
 			case last = <-snaps:
-				latest.Store(&last)
+				s := last // a copy: last changes, the stored one must not
+				latest.Store(&s)
 			case <-tick.C:
 			case <-resumed:
 			}
