@@ -255,12 +255,17 @@ func (m *Manager) loop(ctx context.Context, st *state, as *acctState) {
 			}
 		}()
 		werr := as.checker.Wait(wctx, as.acct.PollInterval)
+		// Whether a poke ended the wait must be read before cancel(), which
+		// sets wctx.Err() too: read after it, every broken IDLE link passed
+		// for a poke and went unreported, without backoff, into a check that
+		// timed out as well (found by the hang tests: 60 s instead of 30 s).
+		poked := wctx.Err() != nil
 		cancel()
 		stop()
 		if ctx.Err() != nil {
 			return
 		}
-		if werr != nil && wctx.Err() == nil {
+		if werr != nil && !poked {
 			// The push connection broke: report it, back off, reconnect.
 			select {
 			case st.results <- result{as: as, name: as.acct.Name, err: werr}:
