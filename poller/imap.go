@@ -42,6 +42,10 @@ const imapResetCap = 10000
 // IDLE link went unnoticed for up to 9.5 minutes.)
 const imapIdleRestart = 20 * time.Second
 
+// imapKeepQuiet is how long the kept check connection may stay silent
+// between checks; servers log out idle sessions after 30 minutes at least.
+const imapKeepQuiet = 29 * time.Minute
+
 // imapStatus is what STATUS says about a folder; equal statuses mean an
 // unchanged folder.
 type imapStatus struct {
@@ -139,6 +143,16 @@ func (ck *imapChecker) Check(ctx context.Context, q Query) (*Inbox, error) {
 		}
 		fresh = true
 	}
+	// Between checks the kept connection is quiet: it may wait up to
+	// imapKeepQuiet for the server (which may log out an idle session
+	// after 30 minutes, RFC 9051 §5.4) instead of the per-read timeout,
+	// which would drop it 30 s after every check.
+	defer func() {
+		if ck.sess != nil {
+			ck.sess.idle.setReadTimeout(imapKeepQuiet)
+		}
+	}()
+	ck.sess.idle.setReadTimeout(ck.o.timeout())
 	wasAlive := ck.sess.alive()
 	in, err := ck.checkOnce(ctx, q)
 	// A live connection that timed out is a server (or path) that does not
@@ -200,7 +214,7 @@ func (ck *imapChecker) finish(ctx context.Context, err error) error {
 }
 
 func (ck *imapChecker) connect(ctx context.Context) error {
-	s, err := imapDial(ctx, ck.a, ck.o, nil, false)
+	s, err := imapDial(ctx, ck.a, ck.o, nil, true)
 	if err != nil {
 		return err
 	}
