@@ -55,7 +55,9 @@ func newCLIEnv(t *testing.T) *cliEnv {
 		state:  filepath.Join(dir, "state", "mailsneaker"),
 	}
 	c.env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"),
-		"XDG_STATE_HOME="+filepath.Join(dir, "state"), "HOME="+dir, "DBUS_SESSION_BUS_ADDRESS=")
+		"XDG_STATE_HOME="+filepath.Join(dir, "state"), "HOME="+dir, "DBUS_SESSION_BUS_ADDRESS=",
+		// A -race binary sleeps 1 s at exit by default.
+		"GORACE=atexit_sleep_ms=0")
 	if err := os.MkdirAll(filepath.Dir(c.config), 0o700); err != nil {
 		t.Fatal(err)
 	}
