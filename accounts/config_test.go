@@ -1,15 +1,8 @@
 package accounts
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"io/fs"
-	"math/big"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -17,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"mailsneaker/internal/testenv"
 )
 
 const goodConfig = `# MailSneaker
@@ -248,17 +243,7 @@ func TestPaths(t *testing.T) {
 // writeTestCA writes a fresh self-signed CA certificate as PEM.
 func writeTestCA(t *testing.T, path string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
-		NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+	if err := os.WriteFile(path, testenv.SelfSigned(t, time.Time{}, time.Time{}).PEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
 }

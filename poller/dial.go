@@ -61,6 +61,31 @@ func (o *Options) password(ctx context.Context, a accounts.Account) (string, err
 	return pw, nil
 }
 
+// passwordSoon starts getting the password — a keychain call or a
+// password_command, milliseconds either way — while the connection is set
+// up, and returns the function that waits for it. The goroutine ends on its
+// own (the channel is buffered) if nobody waits. An account without a
+// password source is refused at once, before any connection.
+func (o *Options) passwordSoon(ctx context.Context, a accounts.Account) (func() (string, error), error) {
+	if o == nil || o.Password == nil {
+		_, err := o.password(ctx, a)
+		return nil, err
+	}
+	type result struct {
+		pw  string
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		pw, err := o.password(ctx, a)
+		ch <- result{pw, err}
+	}()
+	return func() (string, error) {
+		r := <-ch
+		return r.pw, r.err
+	}, nil
+}
+
 // tlsConfig trusts the system roots (or Options.RootCAs) plus the account's
 // ca_file, and verifies the certificate against the account's host.
 func tlsConfig(a accounts.Account, o *Options) (*tls.Config, error) {

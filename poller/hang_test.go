@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 
 	"mailsneaker/accounts"
 	"mailsneaker/internal/testenv"
@@ -147,30 +145,6 @@ func (p *hangProxy) resume() {
 
 func (p *hangProxy) port() int { return p.ln.Addr().(*net.TCPAddr).Port }
 
-// startIMAPMemIdle is go-imap's in-memory server with IDLE, user alice/secret.
-func startIMAPMemIdle(t *testing.T) (string, *imapmemserver.User) {
-	mem := imapmemserver.New()
-	u := imapmemserver.NewUser("alice", "secret")
-	if err := u.Create("INBOX", nil); err != nil {
-		t.Fatal(err)
-	}
-	mem.AddUser(u)
-	srv := imapserver.New(&imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return mem.NewSession(), nil, nil
-		},
-		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIdle: {}},
-		InsecureAuth: true,
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String(), u
-}
-
 // TestHangsWithDefaultTimeouts: servers that accept and then never answer —
 // at the greeting, after login, in the middle of UIDL, and an IDLE link that
 // goes silent — each make their account report an error within 60 s with
@@ -183,7 +157,7 @@ func TestHangsWithDefaultTimeouts(t *testing.T) {
 	}
 	d := testenv.StartDovecot(t)
 	duser, dpw := d.AddUser(t)
-	imapAddr, _ := startIMAPMemIdle(t)
+	imapAddr := startIMAPMem(t, imap.CapIdle).addr
 	pop := &pop3d.Server{}
 	pop.AddUser("carol", "pw")
 	for i := range 3 {

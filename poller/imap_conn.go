@@ -72,6 +72,10 @@ func (s *imapSession) close() {
 // the connection's read timeout can be stretched while IDLE runs. h receives
 // the unilateral data (nil: none).
 func imapDial(ctx context.Context, a accounts.Account, o *Options, h *imapclient.UnilateralDataHandler, idle bool) (*imapSession, error) {
+	password, err := o.passwordSoon(ctx, a)
+	if err != nil {
+		return nil, err
+	}
 	dc, err := dialTCP(ctx, a, o)
 	if err != nil {
 		return nil, err
@@ -86,7 +90,7 @@ func imapDial(ctx context.Context, a accounts.Account, o *Options, h *imapclient
 	stop := context.AfterFunc(ctx, func() { dc.Conn.Close() })
 	defer stop()
 
-	s, err := imapLogin(ctx, a, o, transport, h)
+	s, err := imapLogin(ctx, a, o, transport, h, password)
 	if err != nil {
 		dc.Conn.Close()
 		if ctx.Err() != nil {
@@ -99,7 +103,7 @@ func imapDial(ctx context.Context, a accounts.Account, o *Options, h *imapclient
 	return s, nil
 }
 
-func imapLogin(ctx context.Context, a accounts.Account, o *Options, conn net.Conn, h *imapclient.UnilateralDataHandler) (*imapSession, error) {
+func imapLogin(ctx context.Context, a accounts.Account, o *Options, conn net.Conn, h *imapclient.UnilateralDataHandler, password func() (string, error)) (*imapSession, error) {
 	log := o.logger().With("account", a.Name)
 	switch a.Security {
 	case accounts.TLS:
@@ -136,7 +140,7 @@ func imapLogin(ctx context.Context, a accounts.Account, o *Options, conn net.Con
 		if caps.Has(imap.CapLoginDisabled) {
 			return fail(&CheckError{Kind: KindConfig, Msg: fmt.Sprintf("%s refuses to log in without TLS: set security to tls or starttls", a.Host)})
 		}
-		pw, err := o.password(ctx, a)
+		pw, err := password()
 		if err != nil {
 			return fail(err)
 		}

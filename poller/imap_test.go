@@ -34,7 +34,8 @@ type imapMem struct {
 	user *imapmemserver.User
 }
 
-func startIMAPMem(t testing.TB) *imapMem {
+// startIMAPMem starts the server; caps are advertised beside IMAP4rev1 and ESEARCH.
+func startIMAPMem(t testing.TB, caps ...imap.Cap) *imapMem {
 	t.Helper()
 	mem := imapmemserver.New()
 	u := imapmemserver.NewUser("alice", "secret")
@@ -42,11 +43,15 @@ func startIMAPMem(t testing.TB) *imapMem {
 		t.Fatal(err)
 	}
 	mem.AddUser(u)
+	capSet := imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapESearch: {}}
+	for _, c := range caps {
+		capSet[c] = struct{}{}
+	}
 	srv := imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 			return mem.NewSession(), nil, nil
 		},
-		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapESearch: {}},
+		Caps:         capSet,
 		InsecureAuth: true,
 		Logger:       log.New(io.Discard, "", 0),
 	})

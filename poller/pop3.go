@@ -45,12 +45,9 @@ func (p *pop3Checker) Check(ctx context.Context, q Query) (*Inbox, error) {
 	if strings.ContainsAny(p.a.Username, "\r\n\x00") {
 		return nil, &CheckError{Kind: KindConfig, Msg: fmt.Sprintf("the user name of account %q contains a line break", p.a.Name)}
 	}
-	pw, err := p.o.password(ctx, p.a)
+	password, err := p.o.passwordSoon(ctx, p.a)
 	if err != nil {
 		return nil, err
-	}
-	if strings.ContainsAny(pw, "\r\n\x00") {
-		return nil, &CheckError{Kind: KindConfig, Msg: fmt.Sprintf("the password of account %q contains a line break", p.a.Name)}
 	}
 	d := &pop3Dialer{ctx: ctx, a: p.a, o: p.o, lim: p.lim}
 	defer func() {
@@ -62,6 +59,13 @@ func (p *pop3Checker) Check(ctx context.Context, q Query) (*Inbox, error) {
 	conn, err := pop3.New(pop3.Opt{Host: p.a.Host, Port: p.a.Port, Dialer: d}).NewConn()
 	if err != nil {
 		return nil, p.fail(ctx, d, "greeting", err, "")
+	}
+	pw, err := password()
+	if err != nil {
+		return nil, err
+	}
+	if strings.ContainsAny(pw, "\r\n\x00") {
+		return nil, &CheckError{Kind: KindConfig, Msg: fmt.Sprintf("the password of account %q contains a line break", p.a.Name)}
 	}
 	s := &pop3Session{p: p, ctx: ctx, d: d, c: d.conn, conn: conn, pw: pw}
 	in, err := s.run(q)
