@@ -49,6 +49,33 @@ func newCount(name string, n int) func(Snapshot) bool {
 	}
 }
 
+// dovecotAccount is an account of user on d over implicit TLS that polls
+// only hourly, so that changes must come by IDLE or a poke.
+func dovecotAccount(d *testenv.Dovecot, name string, p accounts.Protocol, user string) accounts.Account {
+	port := d.IMAPS
+	if p == accounts.POP3 {
+		port = d.POP3S
+	}
+	return accounts.Account{Name: name, Protocol: p, Host: "127.0.0.1", Port: port,
+		Security: accounts.TLS, Username: user, PollInterval: time.Hour}.WithDefaults()
+}
+
+// dovecotOptions trusts d and gives every account the password pw.
+func dovecotOptions(d *testenv.Dovecot, pw string) func(accounts.Account) *Options {
+	return func(accounts.Account) *Options {
+		return &Options{RootCAs: d.RootCAs, Password: func(context.Context) (string, error) { return pw, nil }}
+	}
+}
+
+func mustOpenStore(t *testing.T, dir string) *Store {
+	t.Helper()
+	store, err := OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store
+}
+
 func startManager(t *testing.T, o ManagerOptions) (*Manager, <-chan Snapshot, func()) {
 	t.Helper()
 	m := NewManager(o)
@@ -76,16 +103,10 @@ func startManager(t *testing.T, o ManagerOptions) (*Manager, <-chan Snapshot, fu
 func TestManagerIMAPPushAndMarkRead(t *testing.T) {
 	d := testenv.StartDovecot(t)
 	user, pw := d.AddUser(t)
-	a := accounts.Account{Name: "work", Protocol: accounts.IMAP, Host: "127.0.0.1", Port: d.IMAPS,
-		Security: accounts.TLS, Username: user, PollInterval: time.Hour}.WithDefaults()
-	opts := func(accounts.Account) *Options {
-		return &Options{RootCAs: d.RootCAs, Password: func(context.Context) (string, error) { return pw, nil }}
-	}
+	a := dovecotAccount(d, "work", accounts.IMAP, user)
+	opts := dovecotOptions(d, pw)
 	stateDir := t.TempDir()
-	store, err := OpenStore(stateDir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := mustOpenStore(t, stateDir)
 	m, sub, stop := startManager(t, ManagerOptions{Accounts: []accounts.Account{a}, Store: store, CheckerOptions: opts})
 	waitSnap(t, sub, "first check", newCount("work", 0))
 
@@ -115,10 +136,7 @@ func TestManagerIMAPPushAndMarkRead(t *testing.T) {
 	stop()
 
 	// A restart does not bring the dismissed mails back; a new mail counts.
-	store2, err := OpenStore(stateDir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store2 := mustOpenStore(t, stateDir)
 	_, sub2, stop2 := startManager(t, ManagerOptions{Accounts: []accounts.Account{a}, Store: store2, CheckerOptions: opts})
 	waitSnap(t, sub2, "0 new after restart", newCount("work", 0))
 	d.Deliver(t, user, testenv.Message("Dee <dee@example.com>", "four", "x"))
@@ -131,18 +149,14 @@ func TestManagerIMAPPushAndMarkRead(t *testing.T) {
 func TestManagerErrorAndRecovery(t *testing.T) {
 	d := testenv.StartDovecot(t)
 	user, pw := d.AddUser(t)
-	good := accounts.Account{Name: "good", Protocol: accounts.POP3, Host: "127.0.0.1", Port: d.POP3S,
-		Security: accounts.TLS, Username: user, PollInterval: time.Hour}.WithDefaults()
+	good := dovecotAccount(d, "good", accounts.POP3, user)
 	bad := good
 	bad.Name = "bad"
 	password := map[string]string{"good": pw, "bad": "wrong"}
 	opts := func(a accounts.Account) *Options {
 		return &Options{RootCAs: d.RootCAs, Password: func(context.Context) (string, error) { return password[a.Name], nil }}
 	}
-	store, err := OpenStore(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := mustOpenStore(t, t.TempDir())
 	m, sub, stop := startManager(t, ManagerOptions{Accounts: []accounts.Account{good, bad}, Store: store,
 		CheckerOptions: opts, BackoffMin: 50 * time.Millisecond, BackoffMax: 200 * time.Millisecond})
 	s := waitSnap(t, sub, "an auth error on bad, good OK", func(s Snapshot) bool {
@@ -162,15 +176,9 @@ func TestManagerErrorAndRecovery(t *testing.T) {
 func TestManagerMarkReadOnServer(t *testing.T) {
 	d := testenv.StartDovecot(t)
 	user, pw := d.AddUser(t)
-	a := accounts.Account{Name: "work", Protocol: accounts.IMAP, Host: "127.0.0.1", Port: d.IMAPS,
-		Security: accounts.TLS, Username: user, PollInterval: time.Hour}.WithDefaults()
-	opts := func(accounts.Account) *Options {
-		return &Options{RootCAs: d.RootCAs, Password: func(context.Context) (string, error) { return pw, nil }}
-	}
-	store, err := OpenStore(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := dovecotAccount(d, "work", accounts.IMAP, user)
+	opts := dovecotOptions(d, pw)
+	store := mustOpenStore(t, t.TempDir())
 	d.Deliver(t, user, testenv.Message("Ann <ann@example.com>", "one", "x"))
 	d.Deliver(t, user, testenv.Message("Bob <bob@example.com>", "two", "x"))
 	m, sub, stop := startManager(t, ManagerOptions{Accounts: []accounts.Account{a}, Store: store, CheckerOptions: opts})
@@ -200,25 +208,17 @@ func TestManagerMarkReadOnServer(t *testing.T) {
 func TestManagerSeesMarkReadOfAnotherProcess(t *testing.T) {
 	d := testenv.StartDovecot(t)
 	user, pw := d.AddUser(t)
-	a := accounts.Account{Name: "pop", Protocol: accounts.POP3, Host: "127.0.0.1", Port: d.POP3S,
-		Security: accounts.TLS, Username: user, PollInterval: time.Hour, CountExisting: true}.WithDefaults()
-	opts := func(accounts.Account) *Options {
-		return &Options{RootCAs: d.RootCAs, Password: func(context.Context) (string, error) { return pw, nil }}
-	}
+	a := dovecotAccount(d, "pop", accounts.POP3, user)
+	a.CountExisting = true
+	opts := dovecotOptions(d, pw)
 	dir := t.TempDir()
-	store, err := OpenStore(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := mustOpenStore(t, dir)
 	d.Deliver(t, user, testenv.Message("Ann <ann@example.com>", "one", "x"))
 	_, sub, stop := startManager(t, ManagerOptions{Accounts: []accounts.Account{a}, Store: store,
 		CheckerOptions: opts, Tick: 50 * time.Millisecond})
 	waitSnap(t, sub, "1 new", newCount("pop", 1))
 
-	other, err := OpenStore(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := mustOpenStore(t, dir)
 	_, n, err := NewManager(ManagerOptions{Accounts: []accounts.Account{a}, Store: other, CheckerOptions: opts}).
 		MarkReadOnce(context.Background(), "", false)
 	if err != nil || n != 1 {
