@@ -24,12 +24,12 @@ import (
 
 // hostileMemBound is the most a check against a hostile server may allocate
 // in total (runtime.MemStats.TotalAlloc): the worst case is an endless POP3
-// UIDL listing, which go-pop3 buffers up to the 64 MiB listing limit,
-// growing a bytes.Buffer by doubling (~460 MiB allocated in all); an endless
-// IMAP literal stops at imapMaxReply (32 MiB, ~160 MiB allocated).
+// IMAP literal, which stops at imapMaxReply (32 MiB, ~160 MiB allocated);
+// an endless POP3 UIDL listing, which go-pop3 buffers up to the 24 MiB
+// listing limit growing a bytes.Buffer by doubling, comes next.
 // hostileRetained bounds the heap still in use after the check and a GC.
 const (
-	hostileMemBound = 512 << 20
+	hostileMemBound = 256 << 20
 	hostileRetained = 16 << 20
 )
 

@@ -26,7 +26,7 @@ type pop3Limits struct {
 func defaultPOP3Limits() pop3Limits {
 	return pop3Limits{
 		line:    64 << 10, // RFC 1939 lines are 512 bytes; header lines are ≤ 998
-		listing: 64 << 20, // ≈ 2M messages with Dovecot's 16-character UIDLs
+		listing: 24 << 20, // ≈ 1M messages with Dovecot's 16-character UIDLs
 		reply:   8 << 20,  // headers of one message, even a spam-sized one
 		session: 64 << 20,
 		perMsg:  64 << 10, // room for TOP headers of every message (the no-UIDL fallback)
