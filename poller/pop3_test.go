@@ -64,6 +64,20 @@ func pop3MaildirNames(t *testing.T, dir string) []string {
 	return names
 }
 
+// pop3MaildirFiles lists the paths of the messages in a Maildir.
+func pop3MaildirFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var files []string
+	for _, sub := range []string{"new", "cur"} {
+		m, err := filepath.Glob(filepath.Join(dir, sub, "*"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	return files
+}
+
 func TestPOP3Dovecot(t *testing.T) {
 	d := testenv.StartDovecot(t)
 	user, pass := d.AddUser(t)
@@ -149,12 +163,19 @@ func TestPOP3Dovecot(t *testing.T) {
 
 	t.Run("new and deleted mail", func(t *testing.T) {
 		c := NewPOP3(pop3Account("127.0.0.1", d.POP3, accounts.StartTLS, user), pop3Options(pass, d.RootCAs))
-		// Remove the second message behind the server's back, as another client would.
-		files, _ := filepath.Glob(filepath.Join(d.Maildir(user), "*", before[1]+"*"))
-		if len(files) != 1 {
-			t.Fatalf("files of %s: %q", before[1], files)
+		// Remove the second message behind the server's back, as another
+		// client would. It is found by its content: Maildir names do not
+		// sort in delivery order (the microseconds are not zero-padded).
+		var second []string
+		for _, f := range pop3MaildirFiles(t, d.Maildir(user)) {
+			if b, err := os.ReadFile(f); err == nil && strings.Contains(string(b), "Subject: second mail") {
+				second = append(second, f)
+			}
 		}
-		if err := os.Remove(files[0]); err != nil {
+		if len(second) != 1 {
+			t.Fatalf("files of the second mail: %q", second)
+		}
+		if err := os.Remove(second[0]); err != nil {
 			t.Fatal(err)
 		}
 		d.Deliver(t, user, testenv.Message("Dan <dan@example.com>", "fourth mail", "four"))

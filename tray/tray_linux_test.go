@@ -176,7 +176,7 @@ Quit
 	es = item.ReadMenu(t)
 	checkMenu(t, es, strings.Replace(menu2, "Start at login [ ]", "Start at login [x]", 1))
 
-	item.Click(t, es, "Quit")
+	item.ClickQuit(t, es, "Quit")
 	if m := c.next(t, "exit"); m.Err != "" {
 		t.Errorf("Run after Quit = %v, want nil", m.Err)
 	}
