@@ -31,7 +31,7 @@ func TestMarkReadSurvivesKill(t *testing.T) {
 	}
 	const (
 		wantKills = 200
-		budget    = 60 * time.Second
+		budget    = 150 * time.Second // ~30 s alone; CI runs packages side by side
 	)
 	pop := &pop3d.Server{}
 	users := []string{"ann", "bob"}
