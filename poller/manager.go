@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -74,12 +75,13 @@ type state struct {
 }
 
 type acctState struct {
-	acct      accounts.Account
-	checker   Checker
-	cancel    context.CancelFunc
-	poke      chan struct{}
-	snap      AccountSnapshot
-	described map[string]Mail // envelopes of new mails, by id
+	acct       accounts.Account
+	checker    Checker // used by the account's goroutine only
+	newChecker func(accounts.Account) Checker
+	cancel     context.CancelFunc
+	poke       chan struct{}
+	snap       AccountSnapshot
+	described  map[string]Mail // envelopes of new mails, by id
 	// seen caches a copy of the account's seen set, so a steady-state
 	// check copies nothing; it is replaced, never modified, so a Query
 	// handed to the account goroutine may keep reading it.
@@ -207,11 +209,12 @@ func (m *Manager) Run(ctx context.Context) error {
 func (m *Manager) start(st *state, as *acctState) {
 	ctx, cancel := context.WithCancel(st.ctx)
 	as.cancel = cancel
+	as.newChecker = m.checker
 	as.checker = m.checker(as.acct)
 	st.wg.Add(1)
 	go func() {
 		defer st.wg.Done()
-		defer as.checker.Close()
+		defer func() { as.checker.Close() }() // the one in use at the end
 		m.loop(ctx, st, as)
 	}()
 }
@@ -225,7 +228,7 @@ func (m *Manager) loop(ctx context.Context, st *state, as *acctState) {
 		if !ok {
 			return
 		}
-		inbox, err := as.checker.Check(ctx, q)
+		inbox, err := safeCheck(ctx, m.log, as, q)
 		if ctx.Err() != nil {
 			return
 		}
@@ -254,7 +257,7 @@ func (m *Manager) loop(ctx context.Context, st *state, as *acctState) {
 			case <-wctx.Done():
 			}
 		}()
-		werr := as.checker.Wait(wctx, as.acct.PollInterval)
+		werr := safeWait(wctx, m.log, as)
 		// Whether a poke ended the wait must be read before cancel(), which
 		// sets wctx.Err() too: read after it, every broken IDLE link passed
 		// for a poke and went unreported, without backoff, into a check that
@@ -278,6 +281,39 @@ func (m *Manager) loop(ctx context.Context, st *state, as *acctState) {
 			}
 		}
 	}
+}
+
+// safeCheck runs a check; a panic in it (a bug of ours or of a library,
+// met with data from the network) becomes that account's error instead of
+// ending the app. The checker is replaced: its state is not to be trusted.
+func safeCheck(ctx context.Context, log *slog.Logger, as *acctState, q Query) (in *Inbox, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			in, err = nil, recovered(log, as, "check", r)
+		}
+	}()
+	return as.checker.Check(ctx, q)
+}
+
+// safeWait is safeCheck for Wait.
+func safeWait(ctx context.Context, log *slog.Logger, as *acctState) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = recovered(log, as, "wait", r)
+		}
+	}()
+	return as.checker.Wait(ctx, as.acct.PollInterval)
+}
+
+func recovered(log *slog.Logger, as *acctState, op string, r any) error {
+	log.Error("internal error; the account goes on with a new connection", "account", as.acct.Name,
+		"op", op, "panic", r, "stack", string(debug.Stack()))
+	func() {
+		defer func() { recover() }() // a broken checker may fail to close, too
+		as.checker.Close()
+	}()
+	as.checker = as.newChecker(as.acct)
+	return &CheckError{Kind: KindProtocol, Msg: fmt.Sprintf("internal error while talking to %s (a bug; please report it)", as.acct.Addr()), Err: fmt.Errorf("panic: %v", r)}
 }
 
 // query asks the manager goroutine for the account's Query.
