@@ -739,9 +739,10 @@ func (m *Manager) checkAll(st *state) {
 		as := st.accts[name]
 		q := st.query(name)
 		go func() {
-			c := m.checker(as.acct)
-			defer c.Close()
-			in, err := c.Check(st.ctx, q)
+			as.newChecker = m.checker
+			as.checker = m.checker(as.acct)
+			defer func() { as.checker.Close() }()
+			in, err := safeCheck(st.ctx, m.log, as, q)
 			results <- result{as: as, name: as.acct.Name, inbox: in, err: err}
 		}()
 	}
