@@ -495,28 +495,39 @@ func TestIMAPIdleConnectionDeathIsCheckError(t *testing.T) {
 	}
 }
 
+// imapAnswer is a scripted IMAP server's command loop: every line the
+// client writes goes to record (if set), and answer gives the reply to a
+// tagged command.
+func imapAnswer(c net.Conn, br *bufio.Reader, record func(string), answer func(tag, cmd string) string) {
+	for {
+		line, err := br.ReadString('\n')
+		if record != nil {
+			record(line)
+		}
+		if err != nil {
+			return
+		}
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			return
+		}
+		io.WriteString(c, answer(f[0], strings.ToUpper(f[1])))
+	}
+}
+
 func TestIMAPWithoutIdleWaitsD(t *testing.T) {
 	// A server without IDLE: the fake answers just enough to log in.
 	addr := imapFakeServer(t, func(c net.Conn, br *bufio.Reader) {
 		io.WriteString(c, "* OK [CAPABILITY IMAP4rev1] fake\r\n")
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				return
-			}
-			f := strings.Fields(line)
-			if len(f) < 2 {
-				return
-			}
-			switch strings.ToUpper(f[1]) {
+		imapAnswer(c, br, nil, func(tag, cmd string) string {
+			switch cmd {
 			case "CAPABILITY":
-				io.WriteString(c, "* CAPABILITY IMAP4rev1\r\n"+f[0]+" OK done\r\n")
+				return "* CAPABILITY IMAP4rev1\r\n" + tag + " OK done\r\n"
 			case "LOGIN":
-				io.WriteString(c, f[0]+" OK [CAPABILITY IMAP4rev1] in\r\n")
-			default:
-				io.WriteString(c, f[0]+" OK fine\r\n")
+				return tag + " OK [CAPABILITY IMAP4rev1] in\r\n"
 			}
-		}
+			return tag + " OK fine\r\n"
+		})
 	})
 	ck := NewIMAP(imapFakeAccount(addr, accounts.None), imapOptions(nil, "pw"))
 	defer ck.Close()
@@ -534,28 +545,21 @@ func TestIMAPStartTLSNotOfferedRefusedBeforeLogin(t *testing.T) {
 	var got bytes.Buffer
 	addr := imapFakeServer(t, func(c net.Conn, br *bufio.Reader) {
 		io.WriteString(c, "* OK IMAP4rev1 ready\r\n")
-		for {
-			line, err := br.ReadString('\n')
+		record := func(line string) {
 			mu.Lock()
 			got.WriteString(line)
 			mu.Unlock()
-			if err != nil {
-				return
-			}
-			f := strings.Fields(line)
-			if len(f) < 2 {
-				return
-			}
-			switch strings.ToUpper(f[1]) {
+		}
+		imapAnswer(c, br, record, func(tag, cmd string) string {
+			switch cmd {
 			case "CAPABILITY":
-				io.WriteString(c, "* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n"+f[0]+" OK done\r\n")
+				return "* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n" + tag + " OK done\r\n"
 			case "STARTTLS":
 				// A downgrading attacker would pretend it worked.
-				io.WriteString(c, f[0]+" OK go ahead\r\n")
-			default:
-				io.WriteString(c, f[0]+" OK fine\r\n")
+				return tag + " OK go ahead\r\n"
 			}
-		}
+			return tag + " OK fine\r\n"
+		})
 	})
 	ck := NewIMAP(imapFakeAccount(addr, accounts.StartTLS), imapOptions(nil, "pw"))
 	_, err := ck.Check(context.Background(), Query{})
