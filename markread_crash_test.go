@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"mailsneaker/internal/testenv"
-	"mailsneaker/poller"
 	"mailsneaker/pop3d"
+	"mailsneaker/seen"
 )
 
 // TestMarkReadSurvivesKill kills `mailsneaker mark-read` with SIGKILL at
@@ -98,7 +98,7 @@ func TestMarkReadSurvivesKill(t *testing.T) {
 	type seenSet map[string]map[string]string // account → id → Message-ID
 	load := func(when string) seenSet {
 		t.Helper()
-		s, err := poller.OpenStore(c.state)
+		s, err := seen.Open(c.state)
 		if err != nil {
 			t.Fatalf("%s: open the state: %v", when, err)
 		}
@@ -169,7 +169,7 @@ func TestMarkReadSurvivesKill(t *testing.T) {
 			finished++
 			took = append(took, ran)
 		}
-		// Globbed before OpenStore, which removes stale temp files.
+		// Globbed before seen.Open, which removes stale temp files.
 		tmp, _ := filepath.Glob(filepath.Join(c.state, "seen.db.tmp-*"))
 		when := fmt.Sprintf("run %d (kill %d after %s)", kills+finished, kills, delay.Round(time.Microsecond))
 		got := load(when)

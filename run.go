@@ -22,6 +22,7 @@ import (
 	"mailsneaker/instance"
 	"mailsneaker/notifier"
 	"mailsneaker/poller"
+	"mailsneaker/seen"
 	"mailsneaker/tray"
 )
 
@@ -44,7 +45,7 @@ func runTray(ctx context.Context, env *cli.Env) int {
 		fmt.Fprintln(env.Stderr, "mailsneaker:", err)
 		return cli.ExitUsage
 	}
-	store, err := poller.OpenStore(env.StateDir)
+	store, err := seen.Open(env.StateDir)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "mailsneaker:", err)
 		return cli.ExitFailed
@@ -74,7 +75,7 @@ func runDemo(ctx context.Context, env *cli.Env) int {
 	}
 	defer d.Close()
 	go d.Run(ctx)
-	store, err := poller.OpenStore(dir)
+	store, err := seen.Open(dir)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "mailsneaker:", err)
 		return cli.ExitFailed

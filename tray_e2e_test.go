@@ -17,7 +17,7 @@ import (
 
 	"mailsneaker/internal/testenv"
 	"mailsneaker/internal/trayhost"
-	"mailsneaker/poller"
+	"mailsneaker/seen"
 )
 
 // trayProc is one run of the mailsneaker binary as the tray.
@@ -200,7 +200,7 @@ func TestTrayEndToEnd(t *testing.T) {
 	if strings.Contains(tray.stderr.String(), "no system tray found") {
 		t.Error("the tray did not see the watcher that ran before it started")
 	}
-	store, err := poller.OpenStore(c.state)
+	store, err := seen.Open(c.state)
 	if err != nil {
 		t.Fatal(err)
 	}

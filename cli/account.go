@@ -13,6 +13,7 @@ import (
 
 	"mailsneaker/accounts"
 	"mailsneaker/poller"
+	"mailsneaker/seen"
 )
 
 // stringList is a repeatable string flag (--folder A --folder B).
@@ -194,7 +195,7 @@ func accountRemove(ctx context.Context, e *Env, args []string) int {
 			fmt.Fprintf(e.Stderr, "warning: the keychain entry of %q was not deleted: %v\n", name, err)
 		}
 	}
-	if store, err := poller.OpenStore(e.StateDir); err == nil {
+	if store, err := seen.Open(e.StateDir); err == nil {
 		store.RemoveAccount(name)
 		if err := store.Save(); err != nil {
 			fmt.Fprintf(e.Stderr, "warning: %v\n", err)

@@ -14,6 +14,7 @@ import (
 
 	"mailsneaker/accounts"
 	"mailsneaker/poller"
+	"mailsneaker/seen"
 )
 
 // Exit codes of every command.
@@ -69,7 +70,7 @@ func (e *Env) manager(cfg *accounts.Config, only string) (*poller.Manager, error
 		}
 		accts = []accounts.Account{a}
 	}
-	store, err := poller.OpenStore(e.StateDir)
+	store, err := seen.Open(e.StateDir)
 	if err != nil {
 		return nil, fmt.Errorf("open the seen-mail state: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"mailsneaker/accounts"
 	"mailsneaker/poller"
+	"mailsneaker/seen"
 )
 
 // TestDemoCountsChange runs the manager on the demo servers: the counts
@@ -20,7 +21,7 @@ func TestDemoCountsChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	store, err := poller.OpenStore(dir)
+	store, err := seen.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"mailsneaker/accounts"
+	"mailsneaker/seen"
 )
 
 // decision is what one check means for an account: the new set, and the
@@ -20,8 +21,8 @@ type decision struct {
 }
 
 // changed reports whether the seen set must be written.
-func (d *decision) changed(seen *AccountSeen) bool {
-	return len(d.add) > 0 || len(d.remove) > 0 || d.baselined != seen.Baselined
+func (d *decision) changed(known *seen.Account) bool {
+	return len(d.add) > 0 || len(d.remove) > 0 || d.baselined != known.Baselined
 }
 
 // migrationMin is how many seen mails must vanish at once, all replaced by
@@ -40,13 +41,13 @@ const migrationMin = 10
 // IMAP: a folder whose UIDVALIDITY changed keeps its dismissals by Message-ID;
 // where an old dismissal has no Message-ID to match, the folder re-baselines
 // (its unseen mail is dismissed) rather than flooding the user.
-func decide(a accounts.Account, seen *AccountSeen, stateLost bool, in *Inbox) decision {
+func decide(a accounts.Account, known *seen.Account, stateLost bool, in *Inbox) decision {
 	d := decision{add: map[string]string{}, baselined: true}
 	present := make(map[string]struct{}, len(in.IDs))
 	for _, id := range in.IDs {
 		present[id] = struct{}{}
 	}
-	for id := range seen.IDs {
+	for id := range known.IDs {
 		if _, ok := present[id]; !ok {
 			d.remove = append(d.remove, id)
 		}
@@ -55,7 +56,7 @@ func decide(a accounts.Account, seen *AccountSeen, stateLost bool, in *Inbox) de
 	msgID := func(id string) string { return in.Mails[id].MessageID }
 
 	switch {
-	case a.Protocol == accounts.POP3 && !seen.Baselined:
+	case a.Protocol == accounts.POP3 && !known.Baselined:
 		if a.CountExisting && !stateLost {
 			break
 		}
@@ -66,13 +67,13 @@ func decide(a accounts.Account, seen *AccountSeen, stateLost bool, in *Inbox) de
 			d.notice = fmt.Sprintf("%s: the seen-mail state was lost; the %d mails on the server now count as seen", a.Name, len(in.IDs))
 		}
 		return d
-	case a.Protocol == accounts.POP3 && len(seen.IDs) >= migrationMin && len(d.remove) == len(seen.IDs) && 2*len(in.IDs) >= len(seen.IDs):
+	case a.Protocol == accounts.POP3 && len(known.IDs) >= migrationMin && len(d.remove) == len(known.IDs) && 2*len(in.IDs) >= len(known.IDs):
 		for _, id := range in.IDs {
 			d.add[id] = msgID(id)
 		}
 		d.notice = fmt.Sprintf("%s: every known mail was replaced by %d others (server migration?); they count as seen", a.Name, len(in.IDs))
 		return d
-	case a.Protocol == accounts.IMAP && !seen.Baselined && stateLost:
+	case a.Protocol == accounts.IMAP && !known.Baselined && stateLost:
 		for _, id := range in.IDs {
 			d.add[id] = msgID(id)
 		}
@@ -81,10 +82,10 @@ func decide(a accounts.Account, seen *AccountSeen, stateLost bool, in *Inbox) de
 	}
 
 	for _, folder := range in.Reset {
-		carryDismissals(folder, seen, in, d.add)
+		carryDismissals(folder, known, in, d.add)
 	}
 	for _, id := range in.IDs {
-		if _, ok := seen.IDs[id]; ok {
+		if _, ok := known.IDs[id]; ok {
 			continue
 		}
 		if _, ok := d.add[id]; ok {
@@ -98,10 +99,10 @@ func decide(a accounts.Account, seen *AccountSeen, stateLost bool, in *Inbox) de
 // carryDismissals moves the dismissals of folder from its old UIDVALIDITY to
 // the mails that now carry the same Message-ID, or dismisses all its unseen
 // mail when an old dismissal cannot be matched.
-func carryDismissals(folder string, seen *AccountSeen, in *Inbox, add map[string]string) {
+func carryDismissals(folder string, known *seen.Account, in *Inbox, add map[string]string) {
 	old := map[string]bool{}
 	unmatched := false
-	for id, mid := range seen.IDs {
+	for id, mid := range known.IDs {
 		f, _, _, ok := ParseIMAPID(id)
 		if !ok || f != folder {
 			continue
@@ -126,9 +127,9 @@ func carryDismissals(folder string, seen *AccountSeen, in *Inbox, add map[string
 }
 
 // validities is the UIDVALIDITY per folder that the dismissed set was keyed with.
-func validities(seen *AccountSeen) map[string]uint32 {
+func validities(known *seen.Account) map[string]uint32 {
 	v := map[string]uint32{}
-	for id := range seen.IDs {
+	for id := range known.IDs {
 		if f, val, _, ok := ParseIMAPID(id); ok {
 			v[f] = val
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"mailsneaker/accounts"
+	"mailsneaker/seen"
 )
 
 func TestDecide(t *testing.T) {
@@ -24,7 +25,7 @@ func TestDecide(t *testing.T) {
 	tests := []struct {
 		name    string
 		acct    accounts.Account
-		seen    AccountSeen
+		seen    seen.Account
 		lost    bool
 		in      Inbox
 		wantNew []string
@@ -37,14 +38,14 @@ func TestDecide(t *testing.T) {
 		{name: "pop3 count_existing counts the first check", acct: popCount,
 			in: Inbox{IDs: ids("a", "b")}, wantNew: ids("a", "b")},
 		{name: "pop3 new is not in the seen set; gone ones are pruned", acct: pop,
-			seen: AccountSeen{Baselined: true, IDs: set("a", "b")},
+			seen: seen.Account{Baselined: true, IDs: set("a", "b")},
 			in:   Inbox{IDs: ids("b", "c")}, wantNew: ids("c"), wantRm: ids("a")},
 		{name: "pop3 old mail deleted and a few new ones is no migration", acct: pop,
-			seen: AccountSeen{Baselined: true, IDs: set("1", "2", "3", "4", "5", "6", "7", "8", "9", "10")},
+			seen: seen.Account{Baselined: true, IDs: set("1", "2", "3", "4", "5", "6", "7", "8", "9", "10")},
 			in:   Inbox{IDs: ids("x", "y")}, wantNew: ids("x", "y"),
 			wantRm: ids("1", "10", "2", "3", "4", "5", "6", "7", "8", "9")},
 		{name: "pop3 every uidl replaced is a migration: no flood", acct: pop,
-			seen:    AccountSeen{Baselined: true, IDs: set("1", "2", "3", "4", "5", "6", "7", "8", "9", "10")},
+			seen:    seen.Account{Baselined: true, IDs: set("1", "2", "3", "4", "5", "6", "7", "8", "9", "10")},
 			in:      Inbox{IDs: ids("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k")},
 			wantAdd: ids("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"),
 			wantRm:  ids("1", "10", "2", "3", "4", "5", "6", "7", "8", "9"), notice: true},
@@ -53,17 +54,17 @@ func TestDecide(t *testing.T) {
 		{name: "imap first check counts unread", acct: imap,
 			in: Inbox{IDs: ids("INBOX/7/1", "INBOX/7/2")}, wantNew: ids("INBOX/7/1", "INBOX/7/2")},
 		{name: "imap dismissed mail is not new; read ones are pruned", acct: imap,
-			seen: AccountSeen{Baselined: true, IDs: set("INBOX/7/1", "INBOX/7/2")},
+			seen: seen.Account{Baselined: true, IDs: set("INBOX/7/1", "INBOX/7/2")},
 			in:   Inbox{IDs: ids("INBOX/7/2", "INBOX/7/3")}, wantNew: ids("INBOX/7/3"), wantRm: ids("INBOX/7/1")},
 		{name: "imap lost state dismisses what is unread", acct: imap, lost: true,
 			in: Inbox{IDs: ids("INBOX/7/1")}, wantAdd: ids("INBOX/7/1"), notice: true},
 		{name: "imap uidvalidity change carries dismissals by message-id", acct: imap,
-			seen: AccountSeen{Baselined: true, IDs: map[string]string{"INBOX/7/1": "<a@x>", "INBOX/7/2": "<b@x>"}},
+			seen: seen.Account{Baselined: true, IDs: map[string]string{"INBOX/7/1": "<a@x>", "INBOX/7/2": "<b@x>"}},
 			in: Inbox{IDs: ids("INBOX/9/10", "INBOX/9/11", "INBOX/9/12"), Reset: []string{"INBOX"},
 				Mails: map[string]Mail{"INBOX/9/10": {MessageID: "<a@x>"}, "INBOX/9/11": {MessageID: "<b@x>"}, "INBOX/9/12": {MessageID: "<c@x>"}}},
 			wantNew: ids("INBOX/9/12"), wantAdd: ids("INBOX/9/10", "INBOX/9/11"), wantRm: ids("INBOX/7/1", "INBOX/7/2")},
 		{name: "imap uidvalidity change without message-ids re-baselines the folder", acct: imap,
-			seen:    AccountSeen{Baselined: true, IDs: set("INBOX/7/1", "Other/3/1")},
+			seen:    seen.Account{Baselined: true, IDs: set("INBOX/7/1", "Other/3/1")},
 			in:      Inbox{IDs: ids("INBOX/9/10", "INBOX/9/11", "Other/3/1", "Other/3/2"), Reset: []string{"INBOX"}},
 			wantNew: ids("Other/3/2"), wantAdd: ids("INBOX/9/10", "INBOX/9/11"), wantRm: ids("INBOX/7/1")},
 	}

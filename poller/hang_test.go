@@ -16,6 +16,7 @@ import (
 	"mailsneaker/accounts"
 	"mailsneaker/internal/testenv"
 	"mailsneaker/pop3d"
+	"mailsneaker/seen"
 )
 
 // hangProxy forwards TCP to target until it hangs: then it keeps every
@@ -216,7 +217,7 @@ func TestHangsWithDefaultTimeouts(t *testing.T) {
 		accts = append(accts, c.acct)
 	}
 	pws := map[string]string{"alice": "secret", "carol": "pw", "dan": "pw", duser: dpw}
-	store, err := OpenStore(t.TempDir())
+	store, err := seen.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

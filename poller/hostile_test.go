@@ -15,6 +15,7 @@ import (
 	"mailsneaker/accounts"
 	"mailsneaker/internal/testenv"
 	"mailsneaker/pop3d"
+	"mailsneaker/seen"
 )
 
 // The tests in this file play hostile servers over real TCP: malformed
@@ -231,7 +232,7 @@ func TestHostileServerSparesOtherAccounts(t *testing.T) {
 	srv.Deliver("carol", testenv.Message("Old <old@example.com>", "old", "x"))
 	healthy := accounts.Account{Name: "healthy", Protocol: accounts.POP3, Host: "127.0.0.1", Port: pop3StartServer(t, srv, nil),
 		Security: accounts.None, Username: "carol", PollInterval: time.Hour}
-	store, err := OpenStore(t.TempDir())
+	store, err := seen.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

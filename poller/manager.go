@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"mailsneaker/accounts"
+	"mailsneaker/seen"
 )
 
 // Backoff bounds: the first retry after an error waits about backoffMin,
@@ -24,7 +25,7 @@ const (
 // ManagerOptions configure a Manager. Store is required.
 type ManagerOptions struct {
 	Accounts []accounts.Account
-	Store    *Store
+	Store    *seen.Store
 	// NewChecker makes the checker of an account; nil means NewIMAP/NewPOP3
 	// with CheckerOptions.
 	NewChecker func(a accounts.Account) Checker
@@ -64,7 +65,7 @@ type Manager struct {
 // state is owned by the manager goroutine (or by CheckOnce in a process
 // that runs no goroutine).
 type state struct {
-	store   *Store
+	store   *seen.Store
 	storeAt time.Time // mtime of the state file when last read or written
 	order   []string
 	accts   map[string]*acctState
@@ -85,7 +86,7 @@ type acctState struct {
 	// seen caches a copy of the account's seen set, so a steady-state
 	// check copies nothing; it is replaced, never modified, so a Query
 	// handed to the account goroutine may keep reading it.
-	seen *AccountSeen
+	seen *seen.Account
 }
 
 type result struct {
@@ -339,18 +340,18 @@ func (st *state) query(name string) Query {
 	if as == nil {
 		return Query{Want: func(string) bool { return false }}
 	}
-	seen := st.seen(name)
+	dismissed := st.seen(name)
 	described := make(map[string]struct{}, len(as.described))
 	for id := range as.described {
 		described[id] = struct{}{}
 	}
 	q := Query{Want: func(id string) bool {
-		_, known := seen.IDs[id]
+		_, known := dismissed.IDs[id]
 		_, known2 := described[id]
 		return !known && !known2
 	}}
 	if as.acct.Protocol == accounts.IMAP {
-		q.Validity = validities(seen)
+		q.Validity = validities(dismissed)
 	}
 	return q
 }
@@ -372,10 +373,10 @@ func (m *Manager) apply(st *state, r result) {
 		return
 	}
 	st.reloadIfChanged(m.log)
-	seen := st.seen(r.name)
-	d := decide(as.acct, seen, st.store.Reset(), r.inbox)
-	if d.changed(seen) {
-		st.store.Update(r.name, func(s *AccountSeen) {
+	prev := st.seen(r.name)
+	d := decide(as.acct, prev, st.store.Reset(), r.inbox)
+	if d.changed(prev) {
+		st.store.Update(r.name, func(s *seen.Account) {
 			if s.IDs == nil {
 				s.IDs = map[string]string{}
 			}
@@ -420,7 +421,7 @@ func (m *Manager) apply(st *state, r result) {
 }
 
 // seen returns the cached copy of the account's seen set.
-func (st *state) seen(name string) *AccountSeen {
+func (st *state) seen(name string) *seen.Account {
 	as := st.accts[name]
 	if as.seen == nil {
 		c := st.store.Account(name)
@@ -494,10 +495,10 @@ func modTime(path string) time.Time {
 // markRead promotes the new mails of seen (all accounts, or the one named)
 // into the seen set and saves it. Mail that arrived after seen was taken is
 // not in it and stays new.
-func (m *Manager) markRead(st *state, seen Snapshot, account string) (int, error) {
+func (m *Manager) markRead(st *state, shown Snapshot, account string) (int, error) {
 	st.reloadIfChanged(m.log)
 	n := 0
-	for _, sa := range seen.Accounts {
+	for _, sa := range shown.Accounts {
 		if account != "" && sa.Name != account {
 			continue
 		}
@@ -505,7 +506,7 @@ func (m *Manager) markRead(st *state, seen Snapshot, account string) (int, error
 		if as == nil || len(sa.NewIDs) == 0 {
 			continue
 		}
-		st.store.Update(sa.Name, func(s *AccountSeen) {
+		st.store.Update(sa.Name, func(s *seen.Account) {
 			if s.IDs == nil {
 				s.IDs = map[string]string{}
 			}
@@ -535,16 +536,16 @@ func (m *Manager) markRead(st *state, seen Snapshot, account string) (int, error
 	return n, nil
 }
 
-// MarkRead promotes exactly the new mails of seen — the snapshot the user
+// MarkRead promotes exactly the new mails of shown — the snapshot the user
 // looked at — of every account, or of the named one, into the seen set, on
 // disk. Accounts with mark_on_server also get \Seen set on the server (on
 // the caller's goroutine). It returns how many mails it promoted.
-func (m *Manager) MarkRead(ctx context.Context, seen Snapshot, account string) (int, error) {
-	n, err := m.markReadLocal(ctx, seen, account)
+func (m *Manager) MarkRead(ctx context.Context, shown Snapshot, account string) (int, error) {
+	n, err := m.markReadLocal(ctx, shown, account)
 	if err != nil {
 		return n, err
 	}
-	accts, err := m.accountsOf(ctx, seen, account)
+	accts, err := m.accountsOf(ctx, shown, account)
 	if err != nil {
 		return n, err
 	}
@@ -554,17 +555,17 @@ func (m *Manager) MarkRead(ctx context.Context, seen Snapshot, account string) (
 			onServer = append(onServer, a)
 		}
 	}
-	return n, m.flagOnServer(ctx, onServer, seen, true)
+	return n, m.flagOnServer(ctx, onServer, shown, true)
 }
 
-func (m *Manager) markReadLocal(ctx context.Context, seen Snapshot, account string) (int, error) {
+func (m *Manager) markReadLocal(ctx context.Context, shown Snapshot, account string) (int, error) {
 	type reply struct {
 		n   int
 		err error
 	}
 	ch := make(chan reply, 1)
 	if !m.send(ctx, func(st *state) {
-		n, err := m.markRead(st, seen, account)
+		n, err := m.markRead(st, shown, account)
 		m.publish(st)
 		ch <- reply{n, err}
 	}) {
@@ -777,30 +778,30 @@ func sleep(ctx context.Context, d time.Duration, poke <-chan struct{}) bool {
 }
 
 // MarkReadOnServer does what MarkRead does and then, for the IMAP accounts
-// of seen (all, or the one named), sets \Seen on the server on exactly those
+// of shown (all, or the one named), sets \Seen on the server on exactly those
 // mails: the user's explicit "Mark read on server". The server part runs on
 // the caller's goroutine; afterwards the accounts check again.
-func (m *Manager) MarkReadOnServer(ctx context.Context, seen Snapshot, account string) (int, error) {
-	accts, err := m.accountsOf(ctx, seen, account)
+func (m *Manager) MarkReadOnServer(ctx context.Context, shown Snapshot, account string) (int, error) {
+	accts, err := m.accountsOf(ctx, shown, account)
 	if err != nil {
 		return 0, err
 	}
-	n, err := m.markReadLocal(ctx, seen, account)
+	n, err := m.markReadLocal(ctx, shown, account)
 	if err != nil {
 		return n, err
 	}
-	return n, m.flagOnServer(ctx, accts, seen, true)
+	return n, m.flagOnServer(ctx, accts, shown, true)
 }
 
 // flagOnServer sets \Seen on the new mails of seen for each account in
 // accts; recheck asks the running manager to check those accounts again.
-func (m *Manager) flagOnServer(ctx context.Context, accts []accounts.Account, seen Snapshot, recheck bool) error {
+func (m *Manager) flagOnServer(ctx context.Context, accts []accounts.Account, shown Snapshot, recheck bool) error {
 	var errs []error
 	for _, a := range accts {
 		if a.Protocol != accounts.IMAP {
 			continue
 		}
-		for _, sa := range seen.Accounts {
+		for _, sa := range shown.Accounts {
 			if sa.Name != a.Name || len(sa.NewIDs) == 0 {
 				continue
 			}
@@ -822,13 +823,13 @@ func (m *Manager) flagOnServer(ctx context.Context, accts []accounts.Account, se
 	return errors.Join(errs...)
 }
 
-// accountsOf returns the settings of the accounts of seen (all, or the one
+// accountsOf returns the settings of the accounts of shown (all, or the one
 // named) as the manager holds them.
-func (m *Manager) accountsOf(ctx context.Context, seen Snapshot, account string) ([]accounts.Account, error) {
+func (m *Manager) accountsOf(ctx context.Context, shown Snapshot, account string) ([]accounts.Account, error) {
 	ch := make(chan []accounts.Account, 1)
 	if !m.send(ctx, func(st *state) {
 		var out []accounts.Account
-		for _, sa := range seen.Accounts {
+		for _, sa := range shown.Accounts {
 			if as := st.accts[sa.Name]; as != nil && (account == "" || sa.Name == account) {
 				out = append(out, as.acct)
 			}

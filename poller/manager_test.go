@@ -9,6 +9,7 @@ import (
 
 	"mailsneaker/accounts"
 	"mailsneaker/internal/testenv"
+	"mailsneaker/seen"
 )
 
 // waitSnap reads snapshots until cond holds, failing after a deadline.
@@ -67,9 +68,9 @@ func dovecotOptions(d *testenv.Dovecot, pw string) func(accounts.Account) *Optio
 	}
 }
 
-func mustOpenStore(t *testing.T, dir string) *Store {
+func mustOpenStore(t *testing.T, dir string) *seen.Store {
 	t.Helper()
-	store, err := OpenStore(dir)
+	store, err := seen.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

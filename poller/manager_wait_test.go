@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"mailsneaker/accounts"
+	"mailsneaker/seen"
 )
 
 // brokenPushChecker checks fine, but its push connection breaks at once
@@ -33,7 +34,7 @@ func (c *brokenPushChecker) Close() error { return nil }
 // error in the hang tests.)
 func TestManagerReportsBrokenPush(t *testing.T) {
 	ck := &brokenPushChecker{}
-	store, err := OpenStore(t.TempDir())
+	store, err := seen.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"mailsneaker/accounts"
 	"mailsneaker/internal/testenv"
+	"mailsneaker/seen"
 )
 
 // TestSoakDovecotRestarts restarts Dovecot again and again under a running
@@ -35,7 +36,7 @@ func TestSoakDovecotRestarts(t *testing.T) {
 	iu, ipw := d.AddUser(t)
 	pu, ppw := d.AddUser(t)
 	pws := map[string]string{iu: ipw, pu: ppw}
-	store, err := OpenStore(t.TempDir())
+	store, err := seen.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"mailsneaker/accounts"
 	"mailsneaker/poller"
+	"mailsneaker/seen"
 )
 
 // watched is a Manager running on its own state dir, with its snapshots.
@@ -24,7 +25,7 @@ type watched struct {
 }
 
 func startManager(ctx context.Context, s *server, stateDir string, users map[string]mailUser, accts []accounts.Account, log *slog.Logger) (*watched, error) {
-	store, err := poller.OpenStore(stateDir)
+	store, err := seen.Open(stateDir)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,6 @@
 //go:build !(darwin || dragonfly || freebsd || linux || netbsd || openbsd || solaris || windows)
 
-package poller
+package seen
 
 import "os"
 

@@ -1,4 +1,4 @@
-package poller
+package seen
 
 import (
 	"fmt"
@@ -8,13 +8,13 @@ import (
 // seenFill100k gives s 100k realistic entries: POP3 UIDLs as Dovecot makes
 // them, and IMAP keys with Message-IDs.
 func seenFill100k(s *Store) {
-	s.Update("pop3 work", func(a *AccountSeen) {
+	s.Update("pop3 work", func(a *Account) {
 		a.Baselined = true
 		for i := range 50_000 {
 			a.IDs[fmt.Sprintf("%08x%08x", 1, 0x6b075be9+i)] = ""
 		}
 	})
-	s.Update("imap home", func(a *AccountSeen) {
+	s.Update("imap home", func(a *Account) {
 		a.Baselined = true
 		for i := range 50_000 {
 			a.IDs[fmt.Sprintf("INBOX/1700000000/%d", 12345+i)] = fmt.Sprintf("<%d.%d@mail.example.com>", 1700000000+i, i)
@@ -46,7 +46,7 @@ func BenchmarkSeenSave100k(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		i++
-		s.Update("pop3 work", func(a *AccountSeen) { a.IDs[fmt.Sprintf("new%d", i)] = "" })
+		s.Update("pop3 work", func(a *Account) { a.IDs[fmt.Sprintf("new%d", i)] = "" })
 		seenSave(b, s)
 	}
 }
@@ -64,10 +64,10 @@ func BenchmarkSeenSaveMerge100k(b *testing.B) {
 	for b.Loop() {
 		i++
 		b.StopTimer()
-		other.Update("imap home", func(a *AccountSeen) { a.IDs[fmt.Sprintf("INBOX/1700000001/%d", i)] = "" })
+		other.Update("imap home", func(a *Account) { a.IDs[fmt.Sprintf("INBOX/1700000001/%d", i)] = "" })
 		seenSave(b, other)
 		b.StartTimer()
-		s.Update("pop3 work", func(a *AccountSeen) { a.IDs[fmt.Sprintf("new%d", i)] = "" })
+		s.Update("pop3 work", func(a *Account) { a.IDs[fmt.Sprintf("new%d", i)] = "" })
 		seenSave(b, s)
 	}
 }

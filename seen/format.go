@@ -1,4 +1,4 @@
-package poller
+package seen
 
 // The seen.db format, version 1. Text, one record a line, fields separated
 // by one space, every field escaped so it holds no space, control byte or '%':
@@ -230,7 +230,7 @@ func parseSeen(data []byte) (seenState, uint64, error) {
 	text := string(data[:end])
 	_, rest, _ := strings.Cut(text, "\n") // the header, already checked
 	line, rest, _ := strings.Cut(rest, "\n")
-	st := seenState{accounts: map[string]*AccountSeen{}}
+	st := seenState{accounts: map[string]*Account{}}
 	switch line {
 	case "reset 0":
 	case "reset 1":
@@ -239,7 +239,7 @@ func parseSeen(data []byte) (seenState, uint64, error) {
 		return seenState{}, 0, seenCorrupt("bad reset line %q", line)
 	}
 	var (
-		cur    *AccountSeen
+		cur    *Account
 		name   string
 		expect int // i lines still due for cur
 		lines  int
@@ -294,7 +294,7 @@ func parseSeen(data []byte) (seenState, uint64, error) {
 			}
 			// An id line takes at least 4 bytes: never trust a count
 			// for more than the rest of the file can hold.
-			cur = &AccountSeen{Baselined: f[1] == "1", IDs: make(map[string]string, min(n, len(rest)/4))}
+			cur = &Account{Baselined: f[1] == "1", IDs: make(map[string]string, min(n, len(rest)/4))}
 			st.accounts[name] = cur
 			expect = n
 		default:

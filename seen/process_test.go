@@ -1,4 +1,4 @@
-package poller
+package seen
 
 import (
 	"bufio"
@@ -24,7 +24,7 @@ func TestSeenHelperProcess(t *testing.T) {
 	if len(args) < 2 {
 		t.Skip("helper process for the multi-process seen store tests")
 	}
-	s, err := OpenStore(args[1])
+	s, err := Open(args[1])
 	if err != nil {
 		fmt.Println("error", err)
 		return
@@ -53,8 +53,8 @@ func TestSeenHelperProcess(t *testing.T) {
 		n, _ := strconv.Atoi(args[3])
 		for i := range n {
 			id := fmt.Sprintf("%s-%d", tag, i)
-			s.Update("shared", func(a *AccountSeen) { a.IDs[id] = "<" + id + "@x>" })
-			s.Update("own "+tag, func(a *AccountSeen) { a.Baselined = true; a.IDs[id] = "" })
+			s.Update("shared", func(a *Account) { a.IDs[id] = "<" + id + "@x>" })
+			s.Update("own "+tag, func(a *Account) { a.Baselined = true; a.IDs[id] = "" })
 			if err := s.Save(); err != nil {
 				fmt.Println("error", err)
 				return
@@ -67,19 +67,19 @@ func TestSeenHelperProcess(t *testing.T) {
 // seenCrashGen is the content of generation g, a function of g alone so the
 // parent can tell which generation it finds. Sizes vary, so a torn write
 // cannot look like a whole one; gen 0 is the empty store.
-func seenCrashGen(g int) map[string]AccountSeen {
-	m := map[string]AccountSeen{}
+func seenCrashGen(g int) map[string]Account {
+	m := map[string]Account{}
 	if g == 0 {
 		return m
 	}
-	m["meta"] = AccountSeen{Baselined: true, IDs: map[string]string{"gen": strconv.Itoa(g)}}
-	pop := AccountSeen{Baselined: true, IDs: map[string]string{}}
+	m["meta"] = Account{Baselined: true, IDs: map[string]string{"gen": strconv.Itoa(g)}}
+	pop := Account{Baselined: true, IDs: map[string]string{}}
 	for k := range 500 + g*7919%2500 {
 		pop.IDs[fmt.Sprintf("%016x", uint64(g)<<24|uint64(k))] = ""
 	}
 	m["pop3 \t☃"] = pop
 	if g%7 != 0 { // every 7th generation removes the account
-		imap := AccountSeen{Baselined: g%2 == 0, IDs: map[string]string{}}
+		imap := Account{Baselined: g%2 == 0, IDs: map[string]string{}}
 		for k := range 100 + g%50 {
 			mid := ""
 			if k%3 == 0 {
@@ -105,7 +105,7 @@ func applySeenCrashGen(s *Store, g int) {
 		}
 	}
 	for name, a := range want {
-		s.Update(name, func(x *AccountSeen) { *x = *a.clone() })
+		s.Update(name, func(x *Account) { *x = *a.clone() })
 	}
 }
 
@@ -206,7 +206,7 @@ func TestSeenCrash(t *testing.T) {
 			midWrite++ // a temp file left behind: killed while writing
 		}
 
-		s, err := OpenStore(dir)
+		s, err := Open(dir)
 		if err != nil {
 			t.Fatalf("kill %d: %v", kills, err)
 		}

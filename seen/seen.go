@@ -1,4 +1,8 @@
-package poller
+// Package seen is the persisted seen set: per account, the mail ids the user
+// already had a fair chance to read (POP3) or dismissed (IMAP). It is one
+// checksummed file, written atomically, locked against other processes and
+// merged with what they wrote.
+package seen
 
 import (
 	"errors"
@@ -21,14 +25,14 @@ const (
 	seenTmpGlob  = "seen.db.tmp-*"
 )
 
-// seenLockTimeout bounds how long Save, Reload and OpenStore wait for another
+// seenLockTimeout bounds how long Save, Reload and Open wait for another
 // process (the CLI or the tray) to finish writing: writes take milliseconds,
 // so a longer wait means that process is stuck, and the caller should hear
 // about it rather than hang.
 const seenLockTimeout = 10 * time.Second
 
-// AccountSeen is what the store holds for one account.
-type AccountSeen struct {
+// Account is what the store holds for one account.
+type Account struct {
 	// Baselined is set once the account's first check has recorded what was
 	// already on the server, so that mail is not reported as new.
 	Baselined bool
@@ -39,15 +43,15 @@ type AccountSeen struct {
 }
 
 // clone returns a deep copy of a; a nil a gives an empty account.
-func (a *AccountSeen) clone() *AccountSeen {
+func (a *Account) clone() *Account {
 	if a == nil {
-		return &AccountSeen{IDs: map[string]string{}}
+		return &Account{IDs: map[string]string{}}
 	}
-	return &AccountSeen{Baselined: a.Baselined, IDs: maps.Clone(a.IDs)}
+	return &Account{Baselined: a.Baselined, IDs: maps.Clone(a.IDs)}
 }
 
 // equal reports whether a and b hold the same content.
-func (a *AccountSeen) equal(b *AccountSeen) bool {
+func (a *Account) equal(b *Account) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
@@ -59,7 +63,7 @@ func (a *AccountSeen) equal(b *AccountSeen) bool {
 // account whose pointer differs from base's is one this process changed.
 type seenState struct {
 	reset    bool
-	accounts map[string]*AccountSeen
+	accounts map[string]*Account
 }
 
 // Store is the persisted seen set of every account, in seen.db under a state
@@ -76,11 +80,11 @@ type Store struct {
 	recovered string
 }
 
-// OpenStore loads the store in dir (creating dir if needed). A missing store
+// Open loads the store in dir (creating dir if needed). A missing store
 // is a clean empty one; a damaged one is recovered from seen.db.prev or, if
 // that is damaged too, moved aside and replaced by an empty store with Reset
 // set. Either way Recovered says what happened.
-func OpenStore(dir string) (*Store, error) {
+func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("seen store: %w", err)
 	}
@@ -95,7 +99,7 @@ func OpenStore(dir string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := seenState{accounts: map[string]*AccountSeen{}}
+	st := seenState{accounts: map[string]*Account{}}
 	switch {
 	case d.state != nil:
 		st = *d.state
@@ -122,7 +126,7 @@ func OpenStore(dir string) (*Store, error) {
 func (s *Store) Path() string { return filepath.Join(s.dir, seenFile) }
 
 // Recovered describes the last recovery from a damaged or missing file (by
-// OpenStore, Reload or Save) in words for the user; "" when loads were clean.
+// Open, Reload or Save) in words for the user; "" when loads were clean.
 func (s *Store) Recovered() string { return s.recovered }
 
 // Reset reports that state was lost: every account must re-baseline at its
@@ -144,13 +148,13 @@ func (s *Store) Accounts() []string {
 
 // Account returns a deep copy of what the store holds for name, which the
 // caller may keep and modify; an unknown account gives an empty, non-nil IDs.
-func (s *Store) Account(name string) AccountSeen {
+func (s *Store) Account(name string) Account {
 	return *s.cur.accounts[name].clone()
 }
 
 // Update lets fn modify the account name in memory (creating it if absent);
 // Save persists it. fn must not keep the pointer it is given.
-func (s *Store) Update(name string, fn func(*AccountSeen)) {
+func (s *Store) Update(name string, fn func(*Account)) {
 	a := s.cur.accounts[name]
 	if a == nil || a == s.base.accounts[name] {
 		a = a.clone() // copy on write: base must keep what is on disk
@@ -315,7 +319,7 @@ func newSeenNonce() uint64 {
 func mergeSeen(disk, base, mine seenState) seenState {
 	out := seenState{reset: disk.reset, accounts: maps.Clone(disk.accounts)}
 	if out.accounts == nil {
-		out.accounts = map[string]*AccountSeen{}
+		out.accounts = map[string]*Account{}
 	}
 	if mine.reset != base.reset {
 		out.reset = mine.reset

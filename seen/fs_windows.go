@@ -1,6 +1,6 @@
 //go:build windows
 
-package poller
+package seen
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package poller
+package seen
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 )
 
 // seenAwkward holds names and ids that break naive formats.
-var seenAwkward = map[string]*AccountSeen{
+var seenAwkward = map[string]*Account{
 	"work\tmail":      {Baselined: true, IDs: map[string]string{"a b": "", "line\nbreak": "<x@y>", "%41": "%", "": "empty id"}},
 	"ünïcødé ☃ 📬":     {Baselined: false, IDs: map[string]string{"INBOX/1700000000/1": "<\r\n\x00\x7f@z>", "Ordner ä/1/2": ""}},
 	"":                {Baselined: true, IDs: map[string]string{}},
@@ -22,7 +22,7 @@ var seenAwkward = map[string]*AccountSeen{
 }
 
 func seenAwkwardState() seenState {
-	st := seenState{accounts: map[string]*AccountSeen{}}
+	st := seenState{accounts: map[string]*Account{}}
 	for k, v := range seenAwkward {
 		st.accounts[k] = v.clone()
 	}
@@ -31,7 +31,7 @@ func seenAwkwardState() seenState {
 
 func seenOpen(t testing.TB, dir string) *Store {
 	t.Helper()
-	s, err := OpenStore(dir)
+	s, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,20 +46,20 @@ func seenSave(t testing.TB, s *Store) {
 }
 
 // contents is the store's state as plain values, for comparisons.
-func seenContents(s *Store) map[string]AccountSeen {
-	m := map[string]AccountSeen{}
+func seenContents(s *Store) map[string]Account {
+	m := map[string]Account{}
 	for _, name := range s.Accounts() {
 		m[name] = s.Account(name)
 	}
 	return m
 }
 
-func sameSeenContents(a, b map[string]AccountSeen) bool {
-	return maps.EqualFunc(a, b, func(x, y AccountSeen) bool { return x.equal(&y) })
+func sameSeenContents(a, b map[string]Account) bool {
+	return maps.EqualFunc(a, b, func(x, y Account) bool { return x.equal(&y) })
 }
 
 func seenStatesEqual(a, b seenState) bool {
-	return a.reset == b.reset && maps.EqualFunc(a.accounts, b.accounts, (*AccountSeen).equal)
+	return a.reset == b.reset && maps.EqualFunc(a.accounts, b.accounts, (*Account).equal)
 }
 
 func TestSeenEscape(t *testing.T) {
@@ -98,7 +98,7 @@ func TestSeenRoundTrip(t *testing.T) {
 		t.Errorf("Path = %q", s.Path())
 	}
 	for name, a := range seenAwkward {
-		s.Update(name, func(x *AccountSeen) { *x = *a.clone() })
+		s.Update(name, func(x *Account) { *x = *a.clone() })
 	}
 	seenSave(t, s)
 	want := seenContents(s)
@@ -120,7 +120,7 @@ func TestSeenRoundTrip(t *testing.T) {
 
 func TestSeenAccountIsACopy(t *testing.T) {
 	s := seenOpen(t, t.TempDir())
-	s.Update("a", func(a *AccountSeen) { a.IDs["1"] = "" })
+	s.Update("a", func(a *Account) { a.IDs["1"] = "" })
 	got := s.Account("a")
 	got.IDs["2"] = ""
 	if _, ok := s.Account("a").IDs["2"]; ok {
@@ -131,7 +131,7 @@ func TestSeenAccountIsACopy(t *testing.T) {
 	}
 	// Update after a save must not change the saved base (copy on write).
 	seenSave(t, s)
-	s.Update("a", func(a *AccountSeen) { a.IDs["3"] = "" })
+	s.Update("a", func(a *Account) { a.IDs["3"] = "" })
 	if _, ok := s.base.accounts["a"].IDs["3"]; ok {
 		t.Fatal("Update wrote through to the saved base")
 	}
@@ -140,8 +140,8 @@ func TestSeenAccountIsACopy(t *testing.T) {
 func TestSeenRemoveAccount(t *testing.T) {
 	dir := t.TempDir()
 	s := seenOpen(t, dir)
-	s.Update("a", func(a *AccountSeen) { a.IDs["1"] = "" })
-	s.Update("b", func(a *AccountSeen) { a.IDs["2"] = "" })
+	s.Update("a", func(a *Account) { a.IDs["1"] = "" })
+	s.Update("b", func(a *Account) { a.IDs["2"] = "" })
 	seenSave(t, s)
 	s.RemoveAccount("a")
 	seenSave(t, s)
@@ -153,15 +153,15 @@ func TestSeenRemoveAccount(t *testing.T) {
 func TestSeenSaveNoopWhenClean(t *testing.T) {
 	dir := t.TempDir()
 	s := seenOpen(t, dir)
-	s.Update("a", func(a *AccountSeen) { a.IDs["1"] = "<m@x>" })
+	s.Update("a", func(a *Account) { a.IDs["1"] = "<m@x>" })
 	seenSave(t, s)
 	// Age the file, so a rewrite would show even on coarse clocks.
 	old := time.Now().Add(-time.Hour).Truncate(time.Second)
 	if err := os.Chtimes(s.Path(), old, old); err != nil {
 		t.Fatal(err)
 	}
-	seenSave(t, s)                                               // nothing changed at all
-	s.Update("a", func(a *AccountSeen) { a.IDs["1"] = "<m@x>" }) // changed nothing
+	seenSave(t, s)                                           // nothing changed at all
+	s.Update("a", func(a *Account) { a.IDs["1"] = "<m@x>" }) // changed nothing
 	seenSave(t, s)
 	s.ClearReset() // Reset was not set
 	seenSave(t, s)
@@ -172,7 +172,7 @@ func TestSeenSaveNoopWhenClean(t *testing.T) {
 	if !fi.ModTime().Equal(old) {
 		t.Fatalf("a clean Save rewrote the file (mtime %v, want %v)", fi.ModTime(), old)
 	}
-	s.Update("a", func(a *AccountSeen) { a.IDs["2"] = "" })
+	s.Update("a", func(a *Account) { a.IDs["2"] = "" })
 	seenSave(t, s)
 	if fi, _ := os.Stat(s.Path()); fi.ModTime().Equal(old) {
 		t.Fatal("Save after a change did not write")
@@ -187,9 +187,9 @@ func TestSeenSaveNoopWhenClean(t *testing.T) {
 func seenTwoGenerations(t *testing.T, dir string) {
 	t.Helper()
 	s := seenOpen(t, dir)
-	s.Update("a", func(a *AccountSeen) { a.Baselined = true; a.IDs["1"] = "" })
+	s.Update("a", func(a *Account) { a.Baselined = true; a.IDs["1"] = "" })
 	seenSave(t, s)
-	s.Update("a", func(a *AccountSeen) { a.IDs["2"] = "" })
+	s.Update("a", func(a *Account) { a.IDs["2"] = "" })
 	seenSave(t, s)
 }
 
@@ -317,10 +317,10 @@ func TestSeenTruncatedDetected(t *testing.T) {
 func TestSeenNewerFormatRefused(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "seen.db"), []byte("mailsneaker-seen 2 whatever\nnew things\n"), 0o600)
-	_, err := OpenStore(dir)
+	_, err := Open(dir)
 	var newer *seenNewerFormatError
 	if !errors.As(err, &newer) {
-		t.Fatalf("OpenStore: %v, want a newer-format error", err)
+		t.Fatalf("Open: %v, want a newer-format error", err)
 	}
 	if c := seenCorruptFiles(t, dir); len(c) != 0 {
 		t.Fatalf("a newer file was moved aside: %q", c)
@@ -328,8 +328,8 @@ func TestSeenNewerFormatRefused(t *testing.T) {
 }
 
 func TestSeenMerge3(t *testing.T) {
-	acc := func(baselined bool, ids ...string) *AccountSeen {
-		a := &AccountSeen{Baselined: baselined, IDs: map[string]string{}}
+	acc := func(baselined bool, ids ...string) *Account {
+		a := &Account{Baselined: baselined, IDs: map[string]string{}}
 		for _, id := range ids {
 			k, v, _ := strings.Cut(id, "=")
 			a.IDs[k] = v
@@ -337,9 +337,9 @@ func TestSeenMerge3(t *testing.T) {
 		return a
 	}
 	st := func(reset bool, kv ...any) seenState {
-		s := seenState{reset: reset, accounts: map[string]*AccountSeen{}}
+		s := seenState{reset: reset, accounts: map[string]*Account{}}
 		for i := 0; i < len(kv); i += 2 {
-			s.accounts[kv[i].(string)] = kv[i+1].(*AccountSeen)
+			s.accounts[kv[i].(string)] = kv[i+1].(*Account)
 		}
 		return s
 	}
@@ -407,17 +407,17 @@ func seenDump(s seenState) string {
 func TestSeenTwoStoresMerge(t *testing.T) {
 	dir := t.TempDir()
 	tray := seenOpen(t, dir)
-	tray.Update("pop", func(a *AccountSeen) { a.Baselined = true; a.IDs["old1"] = ""; a.IDs["old2"] = "" })
+	tray.Update("pop", func(a *Account) { a.Baselined = true; a.IDs["old1"] = ""; a.IDs["old2"] = "" })
 	seenSave(t, tray)
 	cli := seenOpen(t, dir)
 
 	// Disjoint additions from both are kept.
-	tray.Update("pop", func(a *AccountSeen) { a.IDs["tray"] = "<t@x>" })
-	cli.Update("pop", func(a *AccountSeen) { a.IDs["cli"] = "" })
-	cli.Update("imap", func(a *AccountSeen) { a.IDs["INBOX/1/1"] = "" })
+	tray.Update("pop", func(a *Account) { a.IDs["tray"] = "<t@x>" })
+	cli.Update("pop", func(a *Account) { a.IDs["cli"] = "" })
+	cli.Update("imap", func(a *Account) { a.IDs["INBOX/1/1"] = "" })
 	seenSave(t, cli)
 	seenSave(t, tray)
-	want := map[string]AccountSeen{
+	want := map[string]Account{
 		"pop":  {Baselined: true, IDs: map[string]string{"old1": "", "old2": "", "tray": "<t@x>", "cli": ""}},
 		"imap": {IDs: map[string]string{"INBOX/1/1": ""}},
 	}
@@ -433,9 +433,9 @@ func TestSeenTwoStoresMerge(t *testing.T) {
 	if err := cli.Reload(); err != nil {
 		t.Fatal(err)
 	}
-	cli.Update("pop", func(a *AccountSeen) { delete(a.IDs, "old1") })
+	cli.Update("pop", func(a *Account) { delete(a.IDs, "old1") })
 	seenSave(t, cli)
-	tray.Update("imap", func(a *AccountSeen) { a.IDs["INBOX/1/2"] = "" })
+	tray.Update("imap", func(a *Account) { a.IDs["INBOX/1/2"] = "" })
 	seenSave(t, tray)
 	got := seenContents(seenOpen(t, dir))
 	if _, ok := got["pop"].IDs["old1"]; ok {
@@ -450,9 +450,9 @@ func TestSeenReloadKeepsLocalChanges(t *testing.T) {
 	dir := t.TempDir()
 	a := seenOpen(t, dir)
 	b := seenOpen(t, dir)
-	a.Update("x", func(s *AccountSeen) { s.IDs["from-a"] = "" })
+	a.Update("x", func(s *Account) { s.IDs["from-a"] = "" })
 	seenSave(t, a)
-	b.Update("x", func(s *AccountSeen) { s.IDs["from-b"] = "" })
+	b.Update("x", func(s *Account) { s.IDs["from-b"] = "" })
 	if err := b.Reload(); err != nil {
 		t.Fatal(err)
 	}
@@ -495,7 +495,7 @@ func TestSeenLockExcludes(t *testing.T) {
 
 func FuzzSeenParse(f *testing.F) {
 	f.Add(encodeSeen(seenAwkwardState(), 1))
-	f.Add(encodeSeen(seenState{reset: true, accounts: map[string]*AccountSeen{}}, 2))
+	f.Add(encodeSeen(seenState{reset: true, accounts: map[string]*Account{}}, 2))
 	f.Add([]byte(""))
 	f.Add([]byte("mailsneaker-seen 1 0000000000000001\nreset 0\na x 1 1\ni %zz y\nend 2 00000000\n"))
 	f.Add([]byte("mailsneaker-seen 1 0000000000000001\nreset 0\na x 1 99999999999\nend 1 00000000\n"))
@@ -538,7 +538,7 @@ func TestSeenSaveRepairsDamageFromMemory(t *testing.T) {
 	seenTwoGenerations(t, dir)
 	s := seenOpen(t, dir) // holds ids 1 and 2; seen.db.prev only id 1
 	seenFlipByte(t, s.Path(), 50)
-	s.Update("a", func(a *AccountSeen) { a.IDs["3"] = "" })
+	s.Update("a", func(a *Account) { a.IDs["3"] = "" })
 	seenSave(t, s)
 	if s.Recovered() == "" {
 		t.Fatal("Save repaired a damaged file silently")
