@@ -23,13 +23,13 @@ func Password(ctx context.Context, a Account, kc *Keychain) (string, error) {
 	return kc.Get(ctx, a.Name)
 }
 
-// runPasswordCommand runs command with sh -c and returns the first line of
-// its stdout. Errors quote the first line of stderr, never stdout.
+// runPasswordCommand runs command through the shell (ShellCommand: sh -c,
+// or cmd /C on Windows) and returns the first line of its stdout. Errors quote the first line of stderr, never stdout.
 func runPasswordCommand(ctx context.Context, account, command string, timeout time.Duration) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, "sh", "-c", command)
+	cmd := ShellCommand(ctx, command)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	killGroup(cmd)
 	// A grandchild that keeps stdout open would make Wait hang past the kill.
