@@ -7,22 +7,21 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/cli/browser"
 
 	"mailsneaker/accounts"
 	"mailsneaker/autostart"
 	"mailsneaker/cli"
 	"mailsneaker/demo"
 	"mailsneaker/instance"
+	"mailsneaker/launch"
 	"mailsneaker/notifier"
 	"mailsneaker/poller"
 	"mailsneaker/seen"
+	"mailsneaker/setup"
 	"mailsneaker/tray"
 )
 
@@ -148,9 +147,9 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 		MarkOnServer: m.MarkReadOnServer,
 	}
 	if settings {
-		page := &setupPage{ctx: ctx, log: env.Logger, configPath: env.ConfigPath, engine: m, notice: opts.Notice}
-		opts.AddAccount = page.add
-		opts.Accounts = page.list
+		page := setup.NewLauncher(ctx, setup.Options{ConfigPath: env.ConfigPath, Engine: m, Logger: env.Logger}, opts.Notice)
+		opts.AddAccount = page.Add
+		opts.Accounts = page.Accounts
 		opts.Autostart = &tray.Toggle{Get: autostart.Enabled, Set: setAutostart}
 	}
 	err = tray.Run(ctx, m, opts)
@@ -295,17 +294,5 @@ func notify(ctx context.Context, log *slog.Logger, m *poller.Manager, b *notifie
 
 // openAccount opens the account's url, or runs its open_command.
 func openAccount(log *slog.Logger, a poller.AccountSnapshot) {
-	switch {
-	case a.URL != "":
-		if err := browser.OpenURL(a.URL); err != nil {
-			log.Warn("cannot open the account's url", "account", a.Name, "err", err)
-		}
-	case a.OpenCmd != "":
-		cmd := exec.Command("sh", "-c", a.OpenCmd)
-		if err := cmd.Start(); err != nil {
-			log.Warn("cannot run open_command", "account", a.Name, "err", err)
-			return
-		}
-		go cmd.Wait()
-	}
+	launch.Account(log, a.Name, a.URL, a.OpenCmd)
 }

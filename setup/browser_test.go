@@ -120,6 +120,7 @@ func TestBrowserAddAccount(t *testing.T) {
 	addr := testenv.SessionBus(t, false)
 	testenv.GnomeKeyring(t, addr)
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
 	email := user + "@example.test"
 
 	// The provider's autoconfig file points at Dovecot's IMAPS port.
@@ -151,8 +152,13 @@ func TestBrowserAddAccount(t *testing.T) {
 	// fill opens the page, types the address and password, lets autoconfig
 	// fill the rest and adds caFile in the manual settings.
 	fill := func(ctx context.Context, s *Server, password, caFile string) error {
+		// As the tray does: the browser opens the launch file.
+		file, err := s.launchFile("")
+		if err != nil {
+			return err
+		}
 		steps := []chromedp.Action[chromedp.Void]{
-			chromedp.Navigate(s.URL()),
+			chromedp.Navigate("file://" + file),
 			chromedp.WaitVisible(chromedp.ID("email")),
 			chromedp.SendKeys(chromedp.ID("email"), email),
 			chromedp.SendKeys(chromedp.ID("password"), password),
@@ -279,8 +285,12 @@ func TestBrowserAddAccount(t *testing.T) {
 		port := stripSTARTTLS(t, d.Addr(d.IMAP))
 		s, _ := start(t)
 		ctx := tab(t, bctx)
-		err := chromedp.Do(ctx,
-			chromedp.Navigate(s.URL()),
+		file, err := s.launchFile("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = chromedp.Do(ctx,
+			chromedp.Navigate("file://"+file),
 			chromedp.WaitVisible(chromedp.ID("manual-link")),
 			chromedp.Click(chromedp.ID("manual-link")),
 			chromedp.WaitVisible(chromedp.ID("host")),

@@ -155,7 +155,7 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 	action := r.PostForm.Get("action")
 	switch action {
 	case "test", "folders", "save":
-		res, folders := s.test(r.Context(), f, a, pw, havePW, action != "save")
+		res, folders := s.test(r.Context(), f, base, a, pw, havePW, action != "save")
 		if folders != nil {
 			f.Known, f.Folders = folders, a.Folders
 			if len(f.Folders) == 0 {
@@ -170,9 +170,9 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 			s.render(w, "details", v)
 			return
 		}
-		s.save(w, r, v, a, pw, havePW)
+		s.save(w, r, v, base, a, pw, havePW)
 	case "saveanyway":
-		s.save(w, r, v, a, pw, havePW)
+		s.save(w, r, v, base, a, pw, havePW)
 	default:
 		keep()
 		s.render(w, "details", v)
@@ -204,23 +204,43 @@ func (s *Server) formPassword(r *http.Request) (string, bool) {
 	return s.pw.take(r.PostForm.Get("pwref"))
 }
 
-// passwordSource says where a test gets the password from: the command,
-// the typed password, or (when editing) the keychain.
-func (s *Server) passwordSource(f *form, a accounts.Account, pw string, havePW bool) (func(context.Context) (string, error), error) {
+// passwordSource says where a test of a gets the password from: the
+// command, the typed password, or (when editing base, and only if a still
+// logs in to the same server as the same user) the keychain.
+func (s *Server) passwordSource(f *form, base, a accounts.Account, pw string, havePW bool) (func(context.Context) (string, error), error) {
 	switch {
 	case a.PasswordCommand != "":
 		return func(ctx context.Context) (string, error) { return accounts.Password(ctx, a, nil) }, nil
 	case havePW:
 		return func(context.Context) (string, error) { return pw, nil }, nil
-	case f.Edit:
+	case f.Edit && sameServer(base, a):
 		return func(ctx context.Context) (string, error) { return s.o.Secrets.Get(ctx, f.Orig) }, nil
+	case f.Edit:
+		return nil, errServerChanged(base)
 	}
 	return nil, errors.New("type the password of the account first")
 }
 
+// sameServer says whether a logs in where saved does, as the same user and
+// with the same security, so that saved's stored password may be sent for
+// a. Anything else could hand the password to another server, or in clear
+// text.
+func sameServer(saved, a accounts.Account) bool {
+	saved, a = saved.WithDefaults(), a.WithDefaults()
+	return a.Protocol == saved.Protocol && strings.EqualFold(a.Host, saved.Host) && a.Port == saved.Port &&
+		a.Username == saved.Username && a.Security == saved.Security
+}
+
+// errServerChanged says why the stored password of saved is not used.
+func errServerChanged(saved accounts.Account) error {
+	saved = saved.WithDefaults()
+	return fmt.Errorf("the server settings changed: type the password again (the stored password is only sent to %s port %d as %s, with %s)",
+		saved.Host, saved.Port, saved.Username, saved.Security)
+}
+
 // test logs in once; with folders set it also lists the IMAP folders.
-func (s *Server) test(ctx context.Context, f *form, a accounts.Account, pw string, havePW, folders bool) (*result, []string) {
-	src, err := s.passwordSource(f, a, pw, havePW)
+func (s *Server) test(ctx context.Context, f *form, base, a accounts.Account, pw string, havePW, folders bool) (*result, []string) {
+	src, err := s.passwordSource(f, base, a, pw, havePW)
 	if err != nil {
 		return &result{Msg: upperFirst(err.Error()) + "."}, nil
 	}
@@ -269,8 +289,8 @@ func (s *Server) pollerOptions(pw func(context.Context) (string, error)) *poller
 
 // save stores the password first and then the account, so that a keychain
 // failure leaves nothing half-written; a failed config write takes the new
-// keychain entry back out.
-func (s *Server) save(w http.ResponseWriter, r *http.Request, v *view, a accounts.Account, pw string, havePW bool) {
+// keychain entry back out. base is the account being edited.
+func (s *Server) save(w http.ResponseWriter, r *http.Request, v *view, base, a accounts.Account, pw string, havePW bool) {
 	ctx := r.Context()
 	f := v.Form
 	keep := func() {
@@ -291,6 +311,12 @@ func (s *Server) save(w http.ResponseWriter, r *http.Request, v *view, a account
 	if _, taken := cfg.Account(a.Name); taken && (!f.Edit || a.Name != f.Orig) {
 		v.Manual = true
 		fail(fmt.Sprintf("There is already an account named %q: choose another name.", a.Name))
+		return
+	}
+	if f.Edit && a.PasswordCommand == "" && !havePW && !sameServer(base, a) {
+		// Keeping the stored password would send it to the new server.
+		v.Manual = true
+		fail(upperFirst(errServerChanged(base).Error()) + ".")
 		return
 	}
 	renamed := f.Edit && a.Name != f.Orig

@@ -1,8 +1,14 @@
 // Package setup serves the "Add account…" page: a small web form on
 // 127.0.0.1 that the tray opens in the browser. It finds the server settings
 // of an address (autoconfig), tests the login, and writes the account to
-// config.toml and its password to the keychain. Only the browser that was
-// given the per-launch URL can use it.
+// config.toml and its password to the keychain.
+//
+// Only the browser the tray opened can use it. The browser is given the
+// path of a 0600 file that redirects to a single-use launch URL (see
+// launch.go); redeeming that gives the session secret, which is the first
+// segment of every page's path: /s/<secret>/…. There are no cookies, as a
+// cookie for 127.0.0.1 goes to every port of 127.0.0.1, that is to every
+// local user's server.
 package setup
 
 import (
@@ -26,9 +32,6 @@ import (
 // DefaultIdleTimeout is how long the page waits for the user before the
 // server stops by itself.
 const DefaultIdleTimeout = 15 * time.Minute
-
-// cookieName holds the per-launch token after the first request.
-const cookieName = "mailsneaker_setup"
 
 // Engine starts and stops watching accounts; *poller.Manager is one.
 type Engine interface {
@@ -82,8 +85,7 @@ type Server struct {
 	o      Options
 	path   string
 	host   string // "127.0.0.1:port", the only Host accepted
-	url    string
-	token  string
+	prefix string // "/s/<session secret>", the start of every page's path
 	srv    *http.Server
 	log    *slog.Logger
 	pages  *pages
@@ -93,6 +95,14 @@ type Server struct {
 	once   sync.Once
 	done   chan struct{}
 	reason string // why it stopped; written once before done closes
+
+	// Launch tokens (launch.go).
+	lmu       sync.Mutex
+	launches  map[string]*launchTicket // by token
+	stopped   bool                     // no more tickets: the server stopped
+	launchTTL time.Duration
+	now       func() time.Time
+	runDir    func() (string, error)
 }
 
 // Start listens on a random port of 127.0.0.1 and serves the setup page
@@ -131,19 +141,19 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	tok := make([]byte, 32)
-	if _, err := rand.Read(tok); err != nil {
-		return nil, fmt.Errorf("setup: token: %w", err)
+	session, err := randomToken()
+	if err != nil {
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("setup: listen: %w", err)
 	}
 	s := &Server{
-		o: o, path: path, host: ln.Addr().String(), token: base64.RawURLEncoding.EncodeToString(tok),
+		o: o, path: path, host: ln.Addr().String(), prefix: "/s/" + session,
 		log: log, pages: pg, pw: newPasswordStore(), idleD: idle, done: make(chan struct{}),
+		launches: map[string]*launchTicket{}, launchTTL: LaunchTTL, now: time.Now, runDir: runtimeDir,
 	}
-	s.url = "http://" + s.host + "/?token=" + s.token
 	s.srv = &http.Server{
 		Handler:           s.guard(s.routes()),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -163,8 +173,14 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	return s, nil
 }
 
-// URL is the address to open in the browser; it holds the per-launch token.
-func (s *Server) URL() string { return s.url }
+// randomToken is 256 random bits, URL-safe.
+func randomToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("setup: random token: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
 
 // Done is closed when the server has stopped.
 func (s *Server) Done() <-chan struct{} { return s.done }
@@ -191,22 +207,28 @@ func (s *Server) stop(reason string) {
 				s.srv.Close()
 			}
 			s.pw.clear()
+			s.dropLaunches()
 			s.log.Info("setup page stopped", "reason", reason)
 			close(s.done)
 		}()
 	})
 }
 
-// guard lets through only requests from the browser that got the URL: the
-// Host must be our own address (DNS rebinding), the token must come with
-// the request (query on the first GET, then a cookie), and a POST must come
-// from our own pages (Origin). Everything else is 403.
+// guard lets through only requests from the browser that redeemed a launch
+// token: the Host must be our own address (DNS rebinding), the path must
+// start with the session secret, and a POST must come from our own pages
+// (Origin). Everything else is 403.
 func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("X-Content-Type-Options", "nosniff")
+		// The secret is in every URL, so no Referer may leave the origin
+		// (scheme, host and port: another port of 127.0.0.1 is another
+		// origin). Not no-referrer: with it browsers send "Origin: null"
+		// on our own form POSTs, and the Origin check could not tell them
+		// from a forged one.
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Cache-Control", "no-store")
 		if r.Host != s.host {
@@ -218,25 +240,18 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		if q := r.URL.Query().Get("token"); q != "" && r.Method == http.MethodGet {
-			if !s.validToken(q) {
-				s.forbid(w, r, "wrong token")
-				return
-			}
-			// Swap the token in the URL for a cookie, so that it is in
-			// neither the history nor a Referer.
-			http.SetCookie(w, &http.Cookie{Name: cookieName, Value: s.token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
-			u := *r.URL
-			q := u.Query()
-			q.Del("token")
-			u.RawQuery = q.Encode()
-			s.touch()
-			http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
+		if tok, ok := strings.CutPrefix(r.URL.Path, launchPath); ok && r.Method == http.MethodGet {
+			s.redeem(w, r, tok)
 			return
 		}
-		c, err := r.Cookie(cookieName)
-		if err != nil || !s.validToken(c.Value) {
-			s.forbid(w, r, "no token")
+		rest, ok := s.cutSession(r.URL.Path)
+		if !ok {
+			s.forbid(w, r, "no session")
+			return
+		}
+		if rest == "" {
+			// The pages link relative to the session's directory.
+			http.Redirect(w, r, s.prefix+"/", http.StatusSeeOther)
 			return
 		}
 		if r.Method == http.MethodPost && !s.sameOrigin(r) {
@@ -244,12 +259,27 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			return
 		}
 		s.touch()
-		next.ServeHTTP(w, r)
+		r2 := new(http.Request)
+		*r2 = *r
+		u := *r.URL
+		u.Path, u.RawPath = rest, ""
+		r2.URL = &u
+		next.ServeHTTP(w, r2)
 	})
 }
 
-func (s *Server) validToken(t string) bool {
-	return subtle.ConstantTimeCompare([]byte(t), []byte(s.token)) == 1
+// cutSession checks that p starts with the session prefix, in constant
+// time, and returns the rest of the path.
+func (s *Server) cutSession(p string) (string, bool) {
+	n := len(s.prefix)
+	if len(p) < n || subtle.ConstantTimeCompare([]byte(p[:n]), []byte(s.prefix)) != 1 {
+		return "", false
+	}
+	rest := p[n:]
+	if rest != "" && rest[0] != '/' {
+		return "", false
+	}
+	return rest, true
 }
 
 // sameOrigin checks the Origin of a POST; browsers that send none must
@@ -264,7 +294,10 @@ func (s *Server) sameOrigin(r *http.Request) bool {
 }
 
 func (s *Server) forbid(w http.ResponseWriter, r *http.Request, why string) {
-	s.log.Warn("setup page refused a request", "why", why, "method", r.Method, "path", r.URL.Path)
+	// Only the first segment of the path: the rest may be a secret, a
+	// spent token or someone's guess at one.
+	first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	s.log.Warn("setup page refused a request", "why", why, "method", r.Method, "path", "/"+first)
 	http.Error(w, "forbidden: open the setup page from the MailSneaker tray menu", http.StatusForbidden)
 }
 

@@ -76,12 +76,13 @@ func (e *fakeEngine) RemoveAccount(name string) {
 	e.removed = append(e.removed, name)
 }
 
-// client talks to a setup server like the browser that opened its URL.
+// client talks to a setup server like the browser that redeemed a launch
+// token.
 type client struct {
 	t      *testing.T
 	s      *Server
-	base   string
-	cookie string
+	origin string // http://127.0.0.1:port
+	base   string // origin and the session prefix
 }
 
 // newServer starts a setup server whose Verify accepts the password
@@ -117,33 +118,48 @@ func newServer(t *testing.T, o Options) (*client, *fakeSecrets, *fakeEngine) {
 	if o.Autoconfig == nil {
 		o.Autoconfig = &autoconfig.Options{URLs: []string{}, NoSRV: true}
 	}
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
 	s, err := Start(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	u, _ := url.Parse(s.URL())
-	c := &client{t: t, s: s, base: "http://" + u.Host}
-	resp := c.do("GET", s.URL(), nil, nil)
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("first GET: %s", resp.Status)
+	c := &client{t: t, s: s, origin: "http://" + s.host}
+	target, _ := launchURL(t, s, "")
+	resp := c.do("GET", target, nil, nil)
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/s/") || !strings.HasSuffix(loc, "/") {
+		t.Fatalf("GET of the launch URL: %s, Location %q", resp.Status, loc)
 	}
-	for _, ck := range resp.Cookies() {
-		if ck.Name == cookieName {
-			if !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode {
-				t.Errorf("cookie %+v is not HttpOnly+SameSite=Strict", ck)
-			}
-			c.cookie = ck.Value
-		}
+	if len(resp.Cookies()) > 0 {
+		t.Errorf("cookies: %v", resp.Cookies())
 	}
-	if c.cookie == "" {
-		t.Fatal("no cookie after the token")
-	}
+	c.base = c.origin + strings.TrimSuffix(loc, "/")
 	return c, sec, eng
 }
 
+// launchURL mints a launch file for page and returns the URL in it and
+// the file.
+func launchURL(t *testing.T, s *Server, page string) (string, string) {
+	t.Helper()
+	file, err := s.launchFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), `content="0;url=`)
+	u, _, _ := strings.Cut(rest, `"`)
+	if !ok || !strings.HasPrefix(u, "http://"+s.host+launchPath) {
+		t.Fatalf("launch file:\n%s", b)
+	}
+	return u, file
+}
+
 // do sends a request without following redirects; hdr may override Host
-// ("Host"), Origin and Cookie.
+// ("Host"), Origin and Referer.
 func (c *client) do(method, target string, form url.Values, hdr map[string]string) *http.Response {
 	c.t.Helper()
 	if !strings.HasPrefix(target, "http") {
@@ -157,11 +173,8 @@ func (c *client) do(method, target string, form url.Values, hdr map[string]strin
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	if c.cookie != "" {
-		req.Header.Set("Cookie", cookieName+"="+c.cookie)
-	}
 	if method == "POST" {
-		req.Header.Set("Origin", c.base)
+		req.Header.Set("Origin", c.origin)
 	}
 	for k, v := range hdr {
 		switch {
@@ -196,19 +209,31 @@ func (c *client) page(method, path string, form url.Values) string {
 func TestGuardRefusesStrangers(t *testing.T) {
 	c, _, _ := newServer(t, Options{})
 	if got := c.page("GET", "/", nil); !strings.Contains(got, `id="email"`) {
-		t.Fatalf("start page with cookie: %s", got)
+		t.Fatalf("start page in the session: %s", got)
 	}
+	if resp := c.do("GET", c.base, nil, nil); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != c.s.prefix+"/" {
+		t.Errorf("session root without slash: %s %q", resp.Status, resp.Header.Get("Location"))
+	}
+	session := strings.TrimPrefix(c.s.prefix, "/s/")
+	launch, _ := launchURL(t, c.s, "")
+	port := strings.Split(c.origin, ":")[2]
 	good := url.Values{"name": {"x"}}
 	for _, tc := range []struct {
 		name, method, path string
 		hdr                map[string]string
 	}{
-		{"no token", "GET", "/", map[string]string{"Cookie": ""}},
-		{"wrong token", "GET", "/?token=nope", map[string]string{"Cookie": ""}},
-		{"wrong cookie", "GET", "/accounts", map[string]string{"Cookie": cookieName + "=nope"}},
-		{"token on a POST", "POST", "/cancel?token=" + c.cookie, map[string]string{"Cookie": ""}},
-		{"foreign Host", "GET", "/", map[string]string{"Host": "evil.example:" + strings.Split(c.base, ":")[2]}},
-		{"localhost Host", "GET", "/", map[string]string{"Host": "localhost:" + strings.Split(c.base, ":")[2]}},
+		{"no session", "GET", c.origin + "/", nil},
+		{"no session, a page", "GET", c.origin + "/accounts", nil},
+		{"wrong session", "GET", c.origin + "/s/nope/accounts", nil},
+		{"longer session", "GET", c.base + "x/accounts", nil},
+		{"shorter session", "GET", c.base[:len(c.base)-1] + "/accounts", nil},
+		{"session as a query", "GET", c.origin + "/accounts?s=" + session, nil},
+		{"session as a cookie", "GET", c.origin + "/accounts", map[string]string{"Cookie": "s=" + session}},
+		{"session as a launch token", "GET", c.origin + launchPath + session, nil},
+		{"launch token on a POST", "POST", launch, nil},
+		{"foreign Host", "GET", "/", map[string]string{"Host": "evil.example:" + port}},
+		{"localhost Host", "GET", "/", map[string]string{"Host": "localhost:" + port}},
+		{"launch with foreign Host", "GET", launch, map[string]string{"Host": "evil.example:" + port}},
 		{"foreign Origin", "POST", "/cancel", map[string]string{"Origin": "http://evil.example"}},
 		{"null Origin", "POST", "/remove", map[string]string{"Origin": "null"}},
 		{"no Origin nor Referer", "POST", "/cancel", map[string]string{"Origin": ""}},
@@ -226,7 +251,14 @@ func TestGuardRefusesStrangers(t *testing.T) {
 		t.Fatal("a refused cancel stopped the server")
 	default:
 	}
+	// The refused launches did not spend the token.
+	if resp := c.do("GET", launch, nil, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("launch token after refused tries: %s", resp.Status)
+	}
 	resp := c.do("GET", "/", nil, nil)
+	if resp.Header.Get("Referrer-Policy") != "same-origin" {
+		t.Errorf("Referrer-Policy %q", resp.Header.Get("Referrer-Policy"))
+	}
 	if resp.Header.Get("Content-Security-Policy") == "" || resp.Header.Get("X-Frame-Options") != "DENY" {
 		t.Errorf("security headers missing: %v", resp.Header)
 	}
@@ -245,22 +277,28 @@ func TestCancelStops(t *testing.T) {
 func TestIdleTimeoutStops(t *testing.T) {
 	c, _, _ := newServer(t, Options{IdleTimeout: 100 * time.Millisecond})
 	waitDone(t, c.s)
-	if _, err := http.Get(c.base + "/"); err == nil {
+	if resp, err := http.Get(c.base + "/"); err == nil {
+		resp.Body.Close()
 		t.Error("server still answers after the idle timeout")
 	}
 }
 
 func TestContextStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
 	s, err := Start(ctx, Options{ConfigPath: filepath.Join(t.TempDir(), "c.toml"), Secrets: &fakeSecrets{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(s.URL(), "http://127.0.0.1:") || !strings.Contains(s.URL(), "/?token=") {
-		t.Errorf("URL = %s", s.URL())
+	if !strings.HasPrefix(s.host, "127.0.0.1:") {
+		t.Errorf("listening on %s", s.host)
 	}
+	_, file := launchURL(t, s, "")
 	cancel()
 	waitDone(t, s)
+	if _, err := os.Stat(file); err == nil {
+		t.Error("the launch file outlived the server")
+	}
 }
 
 func waitDone(t *testing.T, s *Server) {

@@ -1,0 +1,83 @@
+package setup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"mailsneaker/launch"
+)
+
+// Launcher opens the setup pages in the browser for the tray, starting the
+// server on first use and again after it stopped (save, cancel, idle).
+type Launcher struct {
+	ctx    context.Context
+	o      Options
+	notice func(string)
+	open   func(path string) error // launch.File; tests replace it
+
+	mu  sync.Mutex
+	srv *Server
+}
+
+// NewLauncher returns a Launcher whose servers run with o until ctx ends;
+// notice tells the user what went wrong when no browser opens.
+func NewLauncher(ctx context.Context, o Options, notice func(string)) *Launcher {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Launcher{ctx: ctx, o: o, notice: notice, open: launch.File}
+}
+
+// Add shows the add-account page; the tray calls it on its own goroutine.
+func (l *Launcher) Add() { l.show("") }
+
+// Accounts shows the accounts, to edit or remove them.
+func (l *Launcher) Accounts() { l.show("accounts") }
+
+// show opens page in the browser through a new launch file.
+func (l *Launcher) show(page string) {
+	file, err := l.launchFile(page)
+	if err != nil {
+		l.o.Logger.Error("cannot start the setup page", "err", err)
+		l.notice("cannot start the setup page: " + err.Error())
+		return
+	}
+	// Outside the lock: the opener may take a while.
+	if err := l.open(file); err != nil {
+		// No browser to open: the user can still open the file; it holds
+		// the single-use link, the notice only its name.
+		l.o.Logger.Warn("cannot open a browser", "err", err)
+		l.notice(fmt.Sprintf("open %s in a browser within %d minutes to set up accounts", file, int(LaunchTTL.Minutes())))
+	}
+}
+
+// launchFile starts the server if none runs and returns a new launch file.
+func (l *Launcher) launchFile(page string) (string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for {
+		if l.srv != nil {
+			select {
+			case <-l.srv.Done():
+				l.srv = nil
+			default:
+			}
+		}
+		if l.srv == nil {
+			srv, err := Start(l.ctx, l.o)
+			if err != nil {
+				return "", err
+			}
+			l.srv = srv
+		}
+		file, err := l.srv.launchFile(page)
+		if !errors.Is(err, errStopped) {
+			return file, err
+		}
+		// It stopped just now (idle); a stopped server ends its Done.
+		<-l.srv.Done()
+	}
+}
