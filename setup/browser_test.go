@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"os"
 	"path/filepath"
 	"strings"
@@ -314,4 +315,67 @@ func TestBrowserAddAccount(t *testing.T) {
 			t.Errorf("result %q", got)
 		}
 	})
+}
+
+// TestBrowserSendsNoSecretToOtherPorts opens the page as the tray does and
+// then, from the page, goes to another server on 127.0.0.1: cookies ignore
+// ports and a Referer carries the path, so that server (any local user's)
+// must see neither the session nor the launch token.
+func TestBrowserSendsNoSecretToOtherPorts(t *testing.T) {
+	bctx := browser(t)
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	s, err := Start(context.Background(), Options{ConfigPath: filepath.Join(t.TempDir(), "config.toml"), Secrets: &fakeSecrets{m: map[string]string{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	got := make(chan []byte, 4)
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		dump, _ := httputil.DumpRequest(r, true)
+		got <- dump
+		io.WriteString(w, "<!doctype html><title>other</title><p id=other>other")
+	}))
+	defer other.Close()
+
+	file, err := s.launchFile("accounts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(raw), launchPath)
+	tok, _, _ := strings.Cut(rest, `"`)
+	session := strings.TrimPrefix(s.prefix, "/s/")
+
+	ctx := tab(t, bctx)
+	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+file), chromedp.WaitVisible(chromedp.ID("accounts-link"))); err != nil {
+		t.Fatalf("open the launch file: %v", err)
+	}
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil || loc != "http://"+s.host+s.prefix+"/accounts" {
+		t.Fatalf("page at %q, %v", loc, err)
+	}
+	// The page itself leaves for the other port, as a link would.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`(location.href = %q, true)`, other.URL+"/probe"))); err != nil {
+		t.Fatal(err)
+	}
+	var dump []byte
+	select {
+	case dump = <-got:
+	case <-ctx.Done():
+		t.Fatal("the other server saw no request")
+	}
+	if len(tok) < 40 || len(session) < 40 {
+		t.Fatalf("token %d, session %d chars: test broken", len(tok), len(session))
+	}
+	for name, secret := range map[string]string{"launch token": tok, "session": session} {
+		if bytes.Contains(dump, []byte(secret)) {
+			t.Errorf("the other port got the %s:\n%s", name, redact(string(dump), tok, session))
+		}
+	}
+	if bytes.Contains(dump, []byte("\nCookie:")) || bytes.Contains(dump, []byte("\nReferer:")) {
+		t.Errorf("the other port got a cookie or a Referer:\n%s", redact(string(dump), tok, session))
+	}
 }

@@ -129,13 +129,22 @@ func newServer(t *testing.T, o Options) (*client, *fakeSecrets, *fakeEngine) {
 	resp := c.do("GET", target, nil, nil)
 	loc := resp.Header.Get("Location")
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/s/") || !strings.HasSuffix(loc, "/") {
-		t.Fatalf("GET of the launch URL: %s, Location %q", resp.Status, loc)
+		t.Fatalf("GET of the launch URL: %s, Location %q", resp.Status, show(s, loc))
 	}
 	if len(resp.Cookies()) > 0 {
 		t.Errorf("cookies: %v", resp.Cookies())
 	}
 	c.base = c.origin + strings.TrimSuffix(loc, "/")
 	return c, sec, eng
+}
+
+// show is u without the session secret and launch tokens, for test output.
+func show(s *Server, u string) string {
+	u = strings.ReplaceAll(u, s.prefix, "/s/<session>")
+	if before, _, ok := strings.Cut(u, launchPath); ok {
+		u = before + launchPath + "<token>"
+	}
+	return u
 }
 
 // launchURL mints a launch file for page and returns the URL in it and
@@ -153,7 +162,7 @@ func launchURL(t *testing.T, s *Server, page string) (string, string) {
 	_, rest, ok := strings.Cut(string(b), `content="0;url=`)
 	u, _, _ := strings.Cut(rest, `"`)
 	if !ok || !strings.HasPrefix(u, "http://"+s.host+launchPath) {
-		t.Fatalf("launch file:\n%s", b)
+		t.Fatalf("launch file (%d bytes) has no launch URL", len(b))
 	}
 	return u, file
 }
@@ -189,7 +198,7 @@ func (c *client) do(method, target string, form url.Values, hdr map[string]strin
 	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := hc.Do(req)
 	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, target, err)
+		c.t.Fatalf("%s %s: %v", method, show(c.s, target), err)
 	}
 	c.t.Cleanup(func() { resp.Body.Close() })
 	return resp
@@ -212,7 +221,7 @@ func TestGuardRefusesStrangers(t *testing.T) {
 		t.Fatalf("start page in the session: %s", got)
 	}
 	if resp := c.do("GET", c.base, nil, nil); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != c.s.prefix+"/" {
-		t.Errorf("session root without slash: %s %q", resp.Status, resp.Header.Get("Location"))
+		t.Errorf("session root without slash: %s %q", resp.Status, show(c.s, resp.Header.Get("Location")))
 	}
 	session := strings.TrimPrefix(c.s.prefix, "/s/")
 	launch, _ := launchURL(t, c.s, "")
@@ -242,7 +251,7 @@ func TestGuardRefusesStrangers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := c.do(tc.method, tc.path, good, tc.hdr)
 			if resp.StatusCode != http.StatusForbidden {
-				t.Errorf("%s %s: %s, want 403", tc.method, tc.path, resp.Status)
+				t.Errorf("%s %s: %s, want 403", tc.method, show(c.s, tc.path), resp.Status)
 			}
 		})
 	}
@@ -498,4 +507,102 @@ func hiddenValue(t *testing.T, html, name string) string {
 		t.Fatalf("empty %s", name)
 	}
 	return v
+}
+
+// TestEditChangedServerNeedsPassword: the stored password of an edited
+// account goes only to the server, user and security it was saved with; a
+// page that changed them (a typo, or someone else's form) must ask for the
+// password again, for a test and for a save.
+func TestEditChangedServerNeedsPassword(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.toml")
+	saved := accounts.Account{Name: "Work", Protocol: accounts.IMAP, Host: "imap.example.test", Port: 993,
+		Security: accounts.TLS, Username: "ann", Folders: []string{"INBOX"}}
+	if err := accounts.AddAccount(path, saved); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var sent []string // host:port user password, per login
+	verify := func(ctx context.Context, a accounts.Account, po *poller.Options) (*poller.Inbox, error) {
+		pw, err := po.Password(ctx)
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		sent = append(sent, a.Host+":"+itoa(a.Port)+" "+a.Username+" "+pw)
+		mu.Unlock()
+		return &poller.Inbox{Messages: 1}, nil
+	}
+	sec := &fakeSecrets{m: map[string]string{"Work": "stored-pw"}}
+	edit := func(change map[string]string) url.Values {
+		f := url.Values{"mode": {"edit"}, "orig": {"Work"}, "name": {"Work"}, "protocol": {"imap"}, "host": {"imap.example.test"},
+			"port": {"993"}, "security": {"tls"}, "username": {"ann"}, "folders": {"INBOX"}}
+		for k, v := range change {
+			f.Set(k, v)
+		}
+		return f
+	}
+	for _, tc := range []struct {
+		name   string
+		change map[string]string
+	}{
+		{"host", map[string]string{"host": "evil.example.test"}},
+		{"port", map[string]string{"port": "994"}},
+		{"username", map[string]string{"username": "bob"}},
+		{"protocol", map[string]string{"protocol": "pop3", "port": "993"}},
+		{"security", map[string]string{"security": "none", "port": "993"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _, _ := newServer(t, Options{ConfigPath: path, Secrets: sec, Verify: verify})
+			mu.Lock()
+			sent = nil
+			mu.Unlock()
+			for _, action := range []string{"test", "save", "saveanyway"} {
+				f := edit(tc.change)
+				f.Set("action", action)
+				got := c.page("POST", "/account", f)
+				if !strings.Contains(got, "type the password again") || strings.Contains(got, `id="done"`) {
+					t.Errorf("%s: the page did not ask for the password:\n%s", action, got)
+				}
+			}
+			mu.Lock()
+			if len(sent) > 0 {
+				t.Errorf("logins with the stored password: %q", sent)
+			}
+			sent = nil
+			mu.Unlock()
+			if cfg, err := accounts.Load(path); err != nil || cfg.Accounts[0].Host != "imap.example.test" || cfg.Accounts[0].Username != "ann" {
+				t.Fatalf("config changed: %+v, %v", cfg, err)
+			}
+			// With the password typed again, the test goes ahead.
+			f := edit(tc.change)
+			f.Set("action", "test")
+			f.Set("password", "typed-pw")
+			if got := c.page("POST", "/account", f); !strings.Contains(got, "Connected") {
+				t.Errorf("with the password typed:\n%s", got)
+			}
+			mu.Lock()
+			if len(sent) != 1 || !strings.HasSuffix(sent[0], " typed-pw") {
+				t.Errorf("logins %q", sent)
+			}
+			mu.Unlock()
+		})
+	}
+
+	t.Run("unchanged", func(t *testing.T) {
+		c, _, _ := newServer(t, Options{ConfigPath: path, Secrets: sec, Verify: verify})
+		mu.Lock()
+		sent = nil
+		mu.Unlock()
+		// The host's case and the folders do not matter.
+		f := edit(map[string]string{"host": "IMAP.Example.test", "folders": "INBOX, Lists"})
+		f.Set("action", "test")
+		if got := c.page("POST", "/account", f); !strings.Contains(got, "Connected") {
+			t.Fatalf("unchanged server:\n%s", got)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(sent) != 1 || sent[0] != "IMAP.Example.test:993 ann stored-pw" {
+			t.Errorf("logins %q", sent)
+		}
+	})
 }
