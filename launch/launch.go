@@ -6,6 +6,9 @@ package launch
 import (
 	"context"
 	"log/slog"
+	"net/url"
+	"path/filepath"
+	"runtime"
 
 	"github.com/cli/browser"
 
@@ -18,17 +21,34 @@ import (
 func URL(url string) error { return browser.OpenURL(url) }
 
 // File opens the local file path in the default browser, as URL does.
-func File(path string) error { return browser.OpenFile(path) }
+func File(path string) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	return browser.OpenURL(fileTarget(runtime.GOOS, abs))
+}
+
+// fileTarget is what the opener on goos is given for the absolute path:
+// Windows' ShellExecute opens a plain path with the program for its type
+// (the browser, for .html), which is surer than a file: URL built from a
+// path with a drive letter; xdg-open and open take a file:// URL.
+func fileTarget(goos, abs string) string {
+	if goos == "windows" {
+		return abs
+	}
+	return (&url.URL{Scheme: "file", Path: abs}).String()
+}
 
 // Account opens the mail of the account name: its url in the browser if it
 // has one, else its open_command, run through the shell
 // (accounts.ShellCommand) and not waited for. Both come from the config
 // file, never from a mail. Failures are logged: a click in the tray or on a
 // notification has nobody to return them to.
-func Account(log *slog.Logger, name, url, openCmd string) {
+func Account(log *slog.Logger, name, pageURL, openCmd string) {
 	switch {
-	case url != "":
-		if err := URL(url); err != nil {
+	case pageURL != "":
+		if err := URL(pageURL); err != nil {
 			log.Warn("cannot open the account's url", "account", name, "err", err)
 		}
 	case openCmd != "":

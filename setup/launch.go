@@ -38,7 +38,7 @@ type launchTicket struct {
 // every local user) and logs may hold it. The file goes when the token is
 // redeemed, expires, or the server stops.
 func (s *Server) launchFile(page string) (string, error) {
-	dir, err := s.runDir()
+	dir, err := runtimeDir()
 	if err != nil {
 		return "", fmt.Errorf("setup: no private directory for the launch file: %w", err)
 	}

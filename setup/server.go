@@ -102,7 +102,6 @@ type Server struct {
 	stopped   bool                     // no more tickets: the server stopped
 	launchTTL time.Duration
 	now       func() time.Time
-	runDir    func() (string, error)
 }
 
 // Start listens on a random port of 127.0.0.1 and serves the setup page
@@ -152,7 +151,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	s := &Server{
 		o: o, path: path, host: ln.Addr().String(), prefix: "/s/" + session,
 		log: log, pages: pg, pw: newPasswordStore(), idleD: idle, done: make(chan struct{}),
-		launches: map[string]*launchTicket{}, launchTTL: LaunchTTL, now: time.Now, runDir: runtimeDir,
+		launches: map[string]*launchTicket{}, launchTTL: LaunchTTL, now: time.Now,
 	}
 	s.srv = &http.Server{
 		Handler:           s.guard(s.routes()),
