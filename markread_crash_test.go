@@ -29,10 +29,14 @@ func TestMarkReadSurvivesKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs mark-read hundreds of times")
 	}
-	const (
-		wantKills = 200
-		budget    = 150 * time.Second // ~30 s alone; CI runs packages side by side
-	)
+	const wantKills = 200
+	// The count is what the test proves, not the speed: ~30 s alone, but a
+	// loaded machine may need many times that, so the budget is whatever
+	// the test binary's -timeout leaves, less a margin to report in.
+	budget := 10 * time.Minute
+	if dl, ok := t.Deadline(); ok {
+		budget = min(budget, time.Until(dl)-30*time.Second)
+	}
 	pop := &pop3d.Server{}
 	users := []string{"ann", "bob"}
 	c := newCLIEnv(t)
