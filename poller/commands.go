@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"mailsneaker/accounts"
 )
@@ -35,69 +36,49 @@ func (m *Manager) markReadLocal(ctx context.Context, shown Snapshot, account str
 		n   int
 		err error
 	}
-	ch := make(chan reply, 1)
-	if !m.send(ctx, func(st *state) {
+	r, err := call(ctx, m, func(st *state) reply {
 		n, err := m.markRead(st, shown, account)
 		m.publish(st)
-		ch <- reply{n, err}
-	}) {
-		return 0, stopped(ctx)
+		return reply{n, err}
+	})
+	if err != nil {
+		return 0, err
 	}
-	select {
-	case r := <-ch:
-		return r.n, r.err
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
+	return r.n, r.err
 }
 
-// CheckNow makes the named account, or every account, check at once.
-func (m *Manager) CheckNow(account string) {
-	go m.send(context.Background(), func(st *state) {
+// CheckNow makes the named account, or every account, check at once. It
+// fails only with ErrStopped.
+func (m *Manager) CheckNow(account string) error {
+	return m.checkNow(context.Background(), account)
+}
+
+func (m *Manager) checkNow(ctx context.Context, account string) error {
+	_, err := call(ctx, m, func(st *state) struct{} {
 		for name, as := range st.accts {
 			if account == "" || name == account {
 				pokeAcct(as)
 			}
 		}
+		return struct{}{}
 	})
+	return err
 }
 
-// AddAccount starts watching a (or restarts it with new settings).
-func (m *Manager) AddAccount(a accounts.Account) {
-	go m.send(context.Background(), func(st *state) {
-		m.removeAccount(st, a.Name)
-		m.addAccount(st, a)
-		m.start(st, st.accts[a.Name])
+// SetAccounts makes the manager watch exactly accts, in that order, as one
+// command: an account whose settings are unchanged goes on undisturbed; a
+// changed one restarts with its seen set, as long as its identity (protocol,
+// host, port, username) is the same, even under a new name; an account gone
+// from accts, or whose identity changed, loses its seen set. It returns once
+// the change is made.
+func (m *Manager) SetAccounts(ctx context.Context, accts []accounts.Account) error {
+	accts = slices.Clone(accts)
+	_, err := call(ctx, m, func(st *state) struct{} {
+		m.setAccounts(st, accts)
 		m.publish(st)
+		return struct{}{}
 	})
-}
-
-// RemoveAccount stops watching the named account and forgets its seen set.
-func (m *Manager) RemoveAccount(name string) {
-	go m.send(context.Background(), func(st *state) {
-		if st.accts[name] == nil {
-			return
-		}
-		m.removeAccount(st, name)
-		st.store.RemoveAccount(name)
-		m.save(st, nil)
-		m.publish(st)
-	})
-}
-
-func (m *Manager) removeAccount(st *state, name string) {
-	as := st.accts[name]
-	if as == nil {
-		return
-	}
-	as.cancel()
-	delete(st.accts, name)
-	for i, n := range st.order {
-		if n == name {
-			st.order = append(st.order[:i:i], st.order[i+1:]...)
-			break
-		}
-	}
+	return err
 }
 
 // MarkReadOnServer does what MarkRead does and then, for the IMAP accounts
@@ -139,7 +120,8 @@ func (m *Manager) flagOnServer(ctx context.Context, accts []accounts.Account, sh
 			}
 			m.log.Info("marked read on the server", "account", a.Name, "mails", n)
 			if recheck {
-				m.CheckNow(a.Name)
+				// A manager that stopped meanwhile has nothing to recheck.
+				_ = m.checkNow(ctx, a.Name)
 			}
 		}
 	}
@@ -149,22 +131,13 @@ func (m *Manager) flagOnServer(ctx context.Context, accts []accounts.Account, sh
 // accountsOf returns the settings of the accounts of shown (all, or the one
 // named) as the manager holds them.
 func (m *Manager) accountsOf(ctx context.Context, shown Snapshot, account string) ([]accounts.Account, error) {
-	ch := make(chan []accounts.Account, 1)
-	if !m.send(ctx, func(st *state) {
+	return call(ctx, m, func(st *state) []accounts.Account {
 		var out []accounts.Account
 		for _, sa := range shown.Accounts {
 			if as := st.accts[sa.Name]; as != nil && (account == "" || sa.Name == account) {
 				out = append(out, as.acct)
 			}
 		}
-		ch <- out
-	}) {
-		return nil, stopped(ctx)
-	}
-	select {
-	case a := <-ch:
-		return a, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+		return out
+	})
 }

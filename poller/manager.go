@@ -46,16 +46,20 @@ func (o *ManagerOptions) tick() time.Duration {
 // Manager runs one goroutine per account (check → wait → check), owns the
 // seen set and the latest result of every account, and publishes immutable
 // Snapshots. Other goroutines talk to it only through its methods, which
-// send it commands.
+// send it commands; a command that must happen in order with another is one
+// command (SetAccounts), never two.
 type Manager struct {
 	o    ManagerOptions
 	log  *slog.Logger
 	cmds chan func(*state)
-	done chan struct{} // closed when Run returns: commands are dropped
+	// stopping is closed when Run starts to shut down: from then on every
+	// command answers ErrStopped, while Run still waits for the accounts.
+	stopping chan struct{}
 
 	subMu sync.Mutex
-	subs  []chan Snapshot
+	subs  map[chan Snapshot]func() bool // subscription → stop its ctx watch
 	last  Snapshot
+	ended bool // Run returned: a new subscription is closed at once
 }
 
 // NewManager returns a manager for o; Run starts it.
@@ -70,7 +74,8 @@ func NewManager(o ManagerOptions) *Manager {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{o: o, log: log, cmds: make(chan func(*state)), done: make(chan struct{})}
+	return &Manager{o: o, log: log, cmds: make(chan func(*state)), stopping: make(chan struct{}),
+		subs: map[chan Snapshot]func() bool{}}
 }
 
 func (m *Manager) checker(a accounts.Account) Checker {
@@ -88,9 +93,10 @@ func (m *Manager) checker(a accounts.Account) Checker {
 }
 
 // Run checks every account until ctx is done, then closes every connection
-// and saves the seen set.
+// and saves the seen set. Call it once. When it returns, every snapshot
+// subscription is closed.
 func (m *Manager) Run(ctx context.Context) error {
-	defer close(m.done)
+	defer m.endSubscriptions()
 	st := m.newState(ctx)
 	if msg := st.store.Recovered(); msg != "" {
 		m.log.Warn("seen-mail state recovered", "detail", msg)
@@ -128,45 +134,51 @@ func (m *Manager) Run(ctx context.Context) error {
 				}
 			}
 		case <-ctx.Done():
+			close(m.stopping)
 			for _, as := range st.accts {
 				as.cancel()
 			}
-			// Drain results until every account goroutine has returned.
-			done := make(chan struct{})
-			go func() { st.wg.Wait(); close(done) }()
-			for drained := false; !drained; {
-				select {
-				case <-st.results:
-				case <-m.cmds:
-				case <-done:
-					drained = true
-				}
-			}
+			// A check may take until its I/O deadline to notice the cancel;
+			// meanwhile commands are refused (send sees stopping), and the
+			// goroutines' results need no reader: they give up on ctx.
+			st.wg.Wait()
 			return st.store.Save()
 		}
 	}
 }
 
-// ErrStopped is returned by commands sent after Run returned.
+// ErrStopped is returned by every command issued once Run is shutting down
+// or has returned.
 var ErrStopped = errors.New("poller: the manager has stopped")
 
-// stopped is the error of a command that could not be sent.
-func stopped(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return ErrStopped
-}
-
-// send hands cmd to the manager goroutine; false if ctx ended or Run
-// returned first.
-func (m *Manager) send(ctx context.Context, cmd func(*state)) bool {
+// send hands cmd to the manager goroutine. It fails with ctx's error, or
+// with ErrStopped once Run is shutting down; a cmd it handed over runs
+// at once, on the manager goroutine.
+func (m *Manager) send(ctx context.Context, cmd func(*state)) error {
 	select {
 	case m.cmds <- cmd:
-		return true
+		return nil
 	case <-ctx.Done():
-		return false
-	case <-m.done:
-		return false
+		return ctx.Err()
+	case <-m.stopping:
+		return ErrStopped
+	}
+}
+
+// call runs fn on the manager goroutine and returns what it returned.
+func call[T any](ctx context.Context, m *Manager, fn func(*state) T) (T, error) {
+	reply := make(chan T, 1)
+	if err := m.send(ctx, func(st *state) { reply <- fn(st) }); err != nil {
+		var zero T
+		return zero, err
+	}
+	// fn runs as soon as it is handed over, and the manager goroutine does
+	// not stop halfway through a command: the reply is on its way.
+	select {
+	case v := <-reply:
+		return v, nil
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
 	}
 }

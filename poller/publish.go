@@ -1,17 +1,46 @@
 package poller
 
-// Snapshots returns a channel that always holds the latest Snapshot: a slow
-// reader skips stale ones and never blocks the manager. Each call makes a
-// new subscription.
-func (m *Manager) Snapshots() <-chan Snapshot {
+import "context"
+
+// Snapshots subscribes to the published Snapshots until ctx ends or Run
+// returns; then the channel is closed. The channel always holds the latest
+// Snapshot: a slow reader skips stale ones and never blocks the manager.
+// The last Snapshot published stays readable before the close.
+func (m *Manager) Snapshots(ctx context.Context) <-chan Snapshot {
 	m.subMu.Lock()
 	defer m.subMu.Unlock()
 	ch := make(chan Snapshot, 1)
 	if m.last.Seq > 0 {
 		ch <- m.last
 	}
-	m.subs = append(m.subs, ch)
+	if m.ended {
+		close(ch)
+		return ch
+	}
+	m.subs[ch] = context.AfterFunc(ctx, func() { m.unsubscribe(ch) })
 	return ch
+}
+
+// unsubscribe ends the subscription ch, if Run has not ended it yet.
+func (m *Manager) unsubscribe(ch chan Snapshot) {
+	m.subMu.Lock()
+	defer m.subMu.Unlock()
+	if _, ok := m.subs[ch]; ok {
+		delete(m.subs, ch)
+		close(ch)
+	}
+}
+
+// endSubscriptions closes every subscription; later ones start closed.
+func (m *Manager) endSubscriptions() {
+	m.subMu.Lock()
+	defer m.subMu.Unlock()
+	m.ended = true
+	for ch, stop := range m.subs {
+		stop()
+		close(ch)
+	}
+	clear(m.subs)
 }
 
 func (m *Manager) publish(st *state) {
@@ -20,8 +49,10 @@ func (m *Manager) publish(st *state) {
 	m.subMu.Lock()
 	defer m.subMu.Unlock()
 	m.last = s
-	for _, ch := range m.subs {
-		select { // only the manager sends, so drain-then-send cannot block
+	for ch := range m.subs {
+		// Only the manager sends, and a channel is closed only under subMu,
+		// so drain-then-send cannot block or hit a closed channel.
+		select {
 		case <-ch:
 		default:
 		}

@@ -61,7 +61,11 @@ func (m *Manager) addAccount(st *state, a accounts.Account) {
 		return
 	}
 	st.order = append(st.order, a.Name)
-	st.accts[a.Name] = &acctState{
+	st.accts[a.Name] = newAcctState(a)
+}
+
+func newAcctState(a accounts.Account) *acctState {
+	return &acctState{
 		acct: a,
 		poke: make(chan struct{}, 1),
 		snap: AccountSnapshot{Name: a.Name, Protocol: string(a.Protocol), Unread: -1,

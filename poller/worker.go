@@ -62,9 +62,9 @@ func (m *Manager) loop(ctx context.Context, st *state, as *acctState) {
 		}()
 		werr := safeWait(wctx, m.log, as)
 		// Whether a poke ended the wait must be read before cancel(), which
-		// sets wctx.Err() too: read after it, every broken IDLE link passed
-		// for a poke and went unreported, without backoff, into a check that
-		// timed out as well (found by the hang tests: 60 s instead of 30 s).
+		// sets wctx.Err() too: read after it, a broken IDLE link would pass
+		// for a poke, go unreported and lead, without backoff, into a check
+		// through the same dead path.
 		poked := wctx.Err() != nil
 		cancel()
 		stop()
@@ -119,20 +119,11 @@ func recovered(log *slog.Logger, as *acctState, op string, r any) error {
 	return &CheckError{Kind: KindProtocol, Msg: fmt.Sprintf("internal error while talking to %s (a bug; please report it)", as.acct.Addr()), Err: fmt.Errorf("panic: %v", r)}
 }
 
-// query asks the manager goroutine for the account's Query.
+// query asks the manager goroutine for the account's Query; false if ctx
+// ended or the manager is stopping.
 func (m *Manager) query(ctx context.Context, name string) (Query, bool) {
-	reply := make(chan Query, 1)
-	select {
-	case m.cmds <- func(st *state) { reply <- st.query(name) }:
-	case <-ctx.Done():
-		return Query{}, false
-	}
-	select {
-	case q := <-reply:
-		return q, true
-	case <-ctx.Done():
-		return Query{}, false
-	}
+	q, err := call(ctx, m, func(st *state) Query { return st.query(name) })
+	return q, err == nil
 }
 
 func pokeAcct(as *acctState) {

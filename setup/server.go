@@ -30,10 +30,10 @@ const DefaultIdleTimeout = 15 * time.Minute
 // cookieName holds the per-launch token after the first request.
 const cookieName = "mailsneaker_setup"
 
-// Engine starts and stops watching accounts; *poller.Manager is one.
+// Engine watches accounts; *poller.Manager is one. SetAccounts gives it the
+// whole list at once, so that an edit is one ordered change.
 type Engine interface {
-	AddAccount(a accounts.Account)
-	RemoveAccount(name string)
+	SetAccounts(ctx context.Context, accts []accounts.Account) error
 }
 
 // Secrets stores passwords by account name; *accounts.Keychain is one.
