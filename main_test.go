@@ -447,7 +447,7 @@ func TestTrayFollowsConfigEdits(t *testing.T) {
 	waitLine("the broken config reported", func(l string) bool { return strings.Contains(l, "cannot be used") })
 	c.writeConfig(accountTOML("first", "pop3", 1, "tls", "u", pw, "") + accountTOML("second", "imap", 1, "tls", "u", pw, ""))
 	waitLine("the new account watched", func(l string) bool {
-		return strings.Contains(l, "config: watching account") && strings.Contains(l, "account=second")
+		return strings.Contains(l, "watching account") && strings.Contains(l, "account=second")
 	})
 	waitLine("the new account checked", func(l string) bool {
 		return strings.Contains(l, "account check failed") && strings.Contains(l, "account=second")

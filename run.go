@@ -113,7 +113,7 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 		}
 		fmt.Fprintf(env.Stderr, "no system tray found%s: install a StatusNotifier host (GNOME: the AppIndicator extension); the icon appears when one starts. `mailsneaker check` works without a tray.\n", why)
 		if printCounts {
-			go printChanges(ctx, env, m.Snapshots())
+			go printChanges(env, m.Snapshots(ctx))
 		}
 	}
 	var pause tray.Pauser // nil, and no Pause submenu, without notifications
@@ -129,7 +129,7 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 		}
 	}
 	if so.config != nil {
-		go watchConfig(ctx, env.Logger, env.ConfigPath, so.config, m, batcher, configPoll)
+		go followConfig(ctx, env.Logger, accounts.Watch(ctx, env.ConfigPath, 0), m, batcher, so.config.General)
 	}
 	if errors.Is(err, tray.ErrNoSessionBus) {
 		// Without a session bus systray cannot work, and v1.12.2 panics on
@@ -165,28 +165,47 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 	return cli.ExitOK
 }
 
-// printChanges prints one line whenever a count or an error changes.
-func printChanges(ctx context.Context, env *cli.Env, snaps <-chan poller.Snapshot) {
+// followConfig applies every change of the config file to the running app:
+// the accounts as one ordered manager command (the manager diffs them), and
+// [general] to the notifications. A config that does not load is reported
+// and ignored; the app goes on with what it has.
+func followConfig(ctx context.Context, log *slog.Logger, events <-chan accounts.WatchEvent, m *poller.Manager, b *notifier.Batcher, general accounts.General) {
+	for ev := range events {
+		if ev.Err != nil {
+			log.Warn("config.toml changed but cannot be used; keeping the previous settings", "err", ev.Err)
+			continue
+		}
+		if err := m.SetAccounts(ctx, ev.Config.Accounts); err != nil {
+			return // the manager stopped: the app is quitting
+		}
+		if next := ev.Config.General; next != general {
+			general = next
+			if b != nil {
+				b.SetGeneral(next)
+			}
+			log.Info("config: [general] changed", "notify", next.Notify, "quiet_hours", next.QuietHours)
+		}
+	}
+}
+
+// printChanges prints one line whenever a count or an error changes, until
+// the subscription ends.
+func printChanges(env *cli.Env, snaps <-chan poller.Snapshot) {
 	last := ""
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case s := <-snaps:
-			var parts []string
-			for _, a := range s.Accounts {
-				switch {
-				case a.Err != nil:
-					parts = append(parts, fmt.Sprintf("%s: %s", a.Name, a.Err.Msg))
-				case a.State == poller.StateOK:
-					parts = append(parts, fmt.Sprintf("%s: %d new", a.Name, a.New))
-				}
+	for s := range snaps {
+		var parts []string
+		for _, a := range s.Accounts {
+			switch {
+			case a.Err != nil:
+				parts = append(parts, fmt.Sprintf("%s: %s", a.Name, a.Err.Msg))
+			case a.State == poller.StateOK:
+				parts = append(parts, fmt.Sprintf("%s: %d new", a.Name, a.New))
 			}
-			line := fmt.Sprintf("%s — total %d new", strings.Join(parts, ", "), s.Total)
-			if line != last && len(parts) > 0 {
-				fmt.Fprintf(env.Stdout, "%s  %s\n", time.Now().Format("15:04:05"), line)
-				last = line
-			}
+		}
+		line := fmt.Sprintf("%s — total %d new", strings.Join(parts, ", "), s.Total)
+		if line != last && len(parts) > 0 {
+			fmt.Fprintf(env.Stdout, "%s  %s\n", time.Now().Format("15:04:05"), line)
+			last = line
 		}
 	}
 }
@@ -257,7 +276,7 @@ func notify(ctx context.Context, log *slog.Logger, m *poller.Manager, b *notifie
 		conn.Close()
 		return err
 	}
-	snaps := m.Snapshots()
+	snaps := m.Snapshots(ctx)
 	go func() {
 		defer conn.Close()
 		defer n.Close()

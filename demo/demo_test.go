@@ -27,9 +27,9 @@ func TestDemoCountsChange(t *testing.T) {
 	}
 	m := poller.NewManager(poller.ManagerOptions{Accounts: d.Accounts, Store: store,
 		CheckerOptions: func(accounts.Account) *poller.Options { return &poller.Options{Password: d.Password} }})
-	sub := m.Snapshots()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	sub := m.Snapshots(ctx)
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()
 

@@ -38,8 +38,7 @@ const imapResetCap = 10000
 // is otherwise noticed only when the stretched read times out. 20 s plus the
 // reply timeout (30 s) reports such a link within a minute, at the cost of
 // ~200 bytes per folder per restart; it is also well below the 10 minutes
-// after which some providers drop a quiet connection. (Was 9 minutes: a dead
-// IDLE link went unnoticed for up to 9.5 minutes.)
+// after which some providers drop a quiet connection.
 const imapIdleRestart = 20 * time.Second
 
 // imapKeepQuiet is how long the kept check connection may stay silent
@@ -157,7 +156,7 @@ func (ck *imapChecker) Check(ctx context.Context, q Query) (*Inbox, error) {
 	in, err := ck.checkOnce(ctx, q)
 	// A live connection that timed out is a server (or path) that does not
 	// answer: a fresh connection would hang as long again and double the
-	// time to report it (found by the hang tests: 60 s instead of 30 s).
+	// time to report it.
 	if err == nil || !ck.retryable(ctx, err) || wasAlive && imapTimedOut(err) {
 		return in, ck.finish(ctx, err)
 	}

@@ -19,7 +19,10 @@ func waitSnap(t *testing.T, ch <-chan Snapshot, what string, cond func(Snapshot)
 	var last Snapshot
 	for {
 		select {
-		case s := <-ch:
+		case s, ok := <-ch:
+			if !ok {
+				t.Fatalf("the subscription ended while waiting for %s; last snapshot: %s", what, describe(last))
+			}
 			if cond(s) {
 				return s
 			}
@@ -80,8 +83,8 @@ func mustOpenStore(t *testing.T, dir string) *seen.Store {
 func startManager(t *testing.T, o ManagerOptions) (*Manager, <-chan Snapshot, func()) {
 	t.Helper()
 	m := NewManager(o)
-	sub := m.Snapshots()
 	ctx, cancel := context.WithCancel(context.Background())
+	sub := m.Snapshots(ctx)
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()
 	stop := func() {

@@ -28,10 +28,8 @@ func (c *brokenPushChecker) Wait(ctx context.Context, d time.Duration) error {
 func (c *brokenPushChecker) Close() error { return nil }
 
 // TestManagerReportsBrokenPush: an error from Wait (a dead IDLE link) is
-// reported as the account's error at once, and the manager backs off before
-// it checks again. (It once passed for a poke: unreported, the next check
-// through the dead path had to time out too, which doubled the time to an
-// error in the hang tests.)
+// reported as the account's error at once, not taken for a poke, and the
+// manager backs off before it checks again.
 func TestManagerReportsBrokenPush(t *testing.T) {
 	ck := &brokenPushChecker{}
 	store, err := seen.Open(t.TempDir())

@@ -243,8 +243,8 @@ func TestBrowserAddAccount(t *testing.T) {
 		if pw, err := kc.Get(context.Background(), email); pw != pass || err != nil {
 			t.Errorf("keychain: %q, %v", pw, err)
 		}
-		if len(eng.added) != 1 || eng.added[0].Name != email || eng.added[0].CAFile != d.CAFile {
-			t.Errorf("engine got %+v", eng.added)
+		if got, n := eng.last(); n != 1 || len(got) != 1 || got[0].Name != email || got[0].CAFile != d.CAFile {
+			t.Errorf("engine got %d calls, last %+v", n, got)
 		}
 	})
 

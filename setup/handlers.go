@@ -361,18 +361,7 @@ func (s *Server) save(w http.ResponseWriter, r *http.Request, v *view, base, a a
 		// The old entry is no longer used; a missing one is fine.
 		s.o.Secrets.Delete(ctx, f.Orig)
 	}
-	saved := a.WithDefaults()
-	if cfg, err := s.loadConfig(); err == nil {
-		if x, ok := cfg.Account(a.Name); ok {
-			saved = x
-		}
-	}
-	if s.o.Engine != nil {
-		if f.Edit {
-			s.o.Engine.RemoveAccount(f.Orig)
-		}
-		s.o.Engine.AddAccount(saved)
-	}
+	s.tellEngine(ctx)
 	s.log.Info("account saved", "account", a.Name, "edit", f.Edit)
 	msg := fmt.Sprintf("The account %q is saved", a.Name)
 	if a.PasswordCommand == "" {
@@ -446,9 +435,7 @@ func (s *Server) handleRemove(w http.ResponseWriter, r *http.Request) {
 		} else {
 			v.Message = fmt.Sprintf("The account %q is removed, with its password.", name)
 		}
-		if s.o.Engine != nil {
-			s.o.Engine.RemoveAccount(name)
-		}
+		s.tellEngine(r.Context())
 		s.log.Info("account removed", "account", name)
 	}
 	if cfg, err := s.loadConfig(); err == nil {
@@ -465,6 +452,20 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleCSS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Write(s.pages.css)
+}
+
+// tellEngine gives the engine the accounts of the config file as saved.
+func (s *Server) tellEngine(ctx context.Context) {
+	if s.o.Engine == nil {
+		return
+	}
+	cfg, err := s.loadConfig()
+	if err == nil {
+		err = s.o.Engine.SetAccounts(ctx, cfg.Accounts)
+	}
+	if err != nil {
+		s.log.Warn("cannot tell the running app about the change", "err", err)
+	}
 }
 
 // loadConfig reads the config file; a missing one is an empty config.

@@ -33,10 +33,10 @@ import (
 // server stops by itself.
 const DefaultIdleTimeout = 15 * time.Minute
 
-// Engine starts and stops watching accounts; *poller.Manager is one.
+// Engine watches accounts; *poller.Manager is one. SetAccounts gives it the
+// whole list at once, so that an edit is one ordered change.
 type Engine interface {
-	AddAccount(a accounts.Account)
-	RemoveAccount(name string)
+	SetAccounts(ctx context.Context, accts []accounts.Account) error
 }
 
 // Secrets stores passwords by account name; *accounts.Keychain is one.

@@ -57,23 +57,28 @@ func (f *fakeSecrets) Delete(_ context.Context, user string) error {
 	return nil
 }
 
-// fakeEngine records what the page told the poller.
+// fakeEngine records the account lists the page gave the poller.
 type fakeEngine struct {
-	mu      sync.Mutex
-	added   []accounts.Account
-	removed []string
+	mu   sync.Mutex
+	sets [][]accounts.Account
 }
 
-func (e *fakeEngine) AddAccount(a accounts.Account) {
+func (e *fakeEngine) SetAccounts(_ context.Context, accts []accounts.Account) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.added = append(e.added, a)
+	e.sets = append(e.sets, accts)
+	return nil
 }
 
-func (e *fakeEngine) RemoveAccount(name string) {
+// last returns the accounts of the last SetAccounts, and how many calls
+// there were.
+func (e *fakeEngine) last() ([]accounts.Account, int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.removed = append(e.removed, name)
+	if len(e.sets) == 0 {
+		return nil, 0
+	}
+	return e.sets[len(e.sets)-1], len(e.sets)
 }
 
 // client talks to a setup server like the browser that redeemed a launch
@@ -402,8 +407,8 @@ func TestAddSaveEditRemove(t *testing.T) {
 	if pw, _ := sec.Get(context.Background(), "Work"); pw != secret {
 		t.Errorf("keychain holds %q", pw)
 	}
-	if len(eng.added) != 1 || eng.added[0].Name != "Work" || eng.added[0].Port != 993 {
-		t.Errorf("engine got %+v", eng.added)
+	if got, n := eng.last(); n != 1 || len(got) != 1 || got[0].Name != "Work" || got[0].Port != 993 {
+		t.Errorf("engine got %d calls, last %+v", n, got)
 	}
 	waitDone(t, c.s)
 	raw, _ := os.ReadFile(c.s.path)
@@ -435,8 +440,8 @@ func TestAddSaveEditRemove(t *testing.T) {
 	if _, err := sec.Get(context.Background(), "Work"); err == nil {
 		t.Error("old keychain entry left behind")
 	}
-	if len(eng2.removed) != 1 || eng2.removed[0] != "Work" || len(eng2.added) != 1 || eng2.added[0].Name != "Job" {
-		t.Errorf("engine: removed %v, added %+v", eng2.removed, eng2.added)
+	if got, n := eng2.last(); n != 1 || len(got) != 1 || got[0].Name != "Job" {
+		t.Errorf("engine got %d calls, last %+v; want one with only Job", n, got)
 	}
 
 	c3, _, eng3 := newServer(t, Options{ConfigPath: c.s.path, Secrets: sec})
@@ -452,8 +457,8 @@ func TestAddSaveEditRemove(t *testing.T) {
 	if _, err := sec.Get(context.Background(), "Job"); err == nil {
 		t.Error("keychain entry not deleted")
 	}
-	if len(eng3.removed) != 1 || eng3.removed[0] != "Job" {
-		t.Errorf("engine removed %v", eng3.removed)
+	if got, n := eng3.last(); n != 1 || len(got) != 0 {
+		t.Errorf("engine got %d calls, last %+v; want one with no accounts", n, got)
 	}
 }
 

@@ -89,7 +89,7 @@ func newLoop(ctx context.Context, e Engine, o Options, u ui) *loop {
 // ready once the first menu is built.
 func (l *loop) run(ctx context.Context, ready chan<- struct{}) (quit bool) {
 	defer func() { l.cancelGen() }()
-	snaps := l.e.Snapshots()
+	snaps := l.e.Snapshots(ctx)
 	select {
 	case s, ok := <-snaps:
 		if !ok {

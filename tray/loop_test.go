@@ -29,14 +29,14 @@ func newFakeEngine() *fakeEngine {
 	return &fakeEngine{snaps: make(chan poller.Snapshot, 1), marks: make(chan markCall, 8), checks: make(chan string, 8)}
 }
 
-func (e *fakeEngine) Snapshots() <-chan poller.Snapshot { return e.snaps }
+func (e *fakeEngine) Snapshots(context.Context) <-chan poller.Snapshot { return e.snaps }
 
 func (e *fakeEngine) MarkRead(ctx context.Context, seen poller.Snapshot, account string) (int, error) {
 	e.marks <- markCall{seen, account}
 	return len(seen.Accounts), e.markErr
 }
 
-func (e *fakeEngine) CheckNow(account string) { e.checks <- account }
+func (e *fakeEngine) CheckNow(account string) error { e.checks <- account; return nil }
 
 // publish replaces any snapshot not yet taken, like the manager does.
 func (e *fakeEngine) publish(s poller.Snapshot) {

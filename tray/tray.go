@@ -19,14 +19,15 @@ import (
 
 // Engine is what the tray needs from the poller (poller.Manager satisfies it).
 type Engine interface {
-	// Snapshots delivers every published snapshot; the channel holds the
-	// latest one, and the tray skips any that a newer one has overtaken.
-	Snapshots() <-chan poller.Snapshot
+	// Snapshots delivers every published snapshot until ctx ends; the channel
+	// holds the latest one, and the tray skips any that a newer one has
+	// overtaken. The channel closes when the subscription ends.
+	Snapshots(ctx context.Context) <-chan poller.Snapshot
 	// MarkRead marks as read the new mails of account ("" = all) that seen
 	// lists, and no others; it returns how many it marked.
 	MarkRead(ctx context.Context, seen poller.Snapshot, account string) (int, error)
 	// CheckNow asks for an immediate check of account ("" = all).
-	CheckNow(account string)
+	CheckNow(account string) error
 }
 
 // Options are the tray's optional hooks; the zero value is valid: a nil hook

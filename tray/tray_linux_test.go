@@ -227,14 +227,17 @@ type childEngine struct {
 	out   *json.Encoder
 }
 
-func (e *childEngine) Snapshots() <-chan poller.Snapshot { return e.snaps }
+func (e *childEngine) Snapshots(context.Context) <-chan poller.Snapshot { return e.snaps }
 
 func (e *childEngine) MarkRead(ctx context.Context, seen poller.Snapshot, account string) (int, error) {
 	e.send(childMsg{Op: "mark", Account: account, Seen: &seen})
 	return seen.Total, nil
 }
 
-func (e *childEngine) CheckNow(account string) { e.send(childMsg{Op: "check", Account: account}) }
+func (e *childEngine) CheckNow(account string) error {
+	e.send(childMsg{Op: "check", Account: account})
+	return nil
+}
 
 func (e *childEngine) send(m childMsg) {
 	e.mu.Lock()

@@ -40,8 +40,8 @@ func startManager(ctx context.Context, s *server, stateDir string, users map[str
 			return o
 		},
 	})
-	w.sub = w.m.Snapshots()
 	ctx, w.cancel = context.WithCancel(ctx)
+	w.sub = w.m.Snapshots(ctx)
 	go func() { w.done <- w.m.Run(ctx) }()
 	return w, nil
 }

@@ -1,0 +1,158 @@
+package poller
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"runtime/debug"
+	"time"
+)
+
+func (m *Manager) start(st *state, as *acctState) {
+	ctx, cancel := context.WithCancel(st.ctx)
+	as.cancel = cancel
+	as.newChecker = m.checker
+	as.checker = m.checker(as.acct)
+	st.wg.Add(1)
+	go func() {
+		defer st.wg.Done()
+		defer func() { as.checker.Close() }() // the one in use at the end
+		m.loop(ctx, st, as)
+	}()
+}
+
+// loop is an account's goroutine: check, then wait for a push, the poll
+// interval or a poke; on errors wait with capped, jittered backoff.
+func (m *Manager) loop(ctx context.Context, st *state, as *acctState) {
+	fails := 0
+	for {
+		q, ok := m.query(ctx, as.acct.Name)
+		if !ok {
+			return
+		}
+		inbox, err := safeCheck(ctx, m.log, as, q)
+		if ctx.Err() != nil {
+			return
+		}
+		select {
+		case st.results <- result{as: as, name: as.acct.Name, inbox: inbox, err: err}:
+		case <-ctx.Done():
+			return
+		}
+		var wait time.Duration
+		if err != nil {
+			fails++
+			wait = backoff(m.o.BackoffMin, m.o.BackoffMax, fails)
+			m.log.Debug("check failed; retrying", "account", as.acct.Name, "in", wait.Round(time.Millisecond), "err", err)
+			if !sleep(ctx, wait, as.poke) {
+				return
+			}
+			continue
+		}
+		fails = 0
+		wctx, cancel := context.WithCancel(ctx)
+		stop := context.AfterFunc(ctx, cancel)
+		go func() {
+			select {
+			case <-as.poke:
+				cancel()
+			case <-wctx.Done():
+			}
+		}()
+		werr := safeWait(wctx, m.log, as)
+		// Whether a poke ended the wait must be read before cancel(), which
+		// sets wctx.Err() too: read after it, a broken IDLE link would pass
+		// for a poke, go unreported and lead, without backoff, into a check
+		// through the same dead path.
+		poked := wctx.Err() != nil
+		cancel()
+		stop()
+		if ctx.Err() != nil {
+			return
+		}
+		if werr != nil && !poked {
+			// The push connection broke: report it, back off, reconnect.
+			select {
+			case st.results <- result{as: as, name: as.acct.Name, err: werr}:
+			case <-ctx.Done():
+				return
+			}
+			fails++
+			if !sleep(ctx, backoff(m.o.BackoffMin, m.o.BackoffMax, fails), as.poke) {
+				return
+			}
+		}
+	}
+}
+
+// safeCheck runs a check; a panic in it (a bug of ours or of a library,
+// met with data from the network) becomes that account's error instead of
+// ending the app. The checker is replaced: its state is not to be trusted.
+func safeCheck(ctx context.Context, log *slog.Logger, as *acctState, q Query) (in *Inbox, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			in, err = nil, recovered(log, as, "check", r)
+		}
+	}()
+	return as.checker.Check(ctx, q)
+}
+
+// safeWait is safeCheck for Wait.
+func safeWait(ctx context.Context, log *slog.Logger, as *acctState) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = recovered(log, as, "wait", r)
+		}
+	}()
+	return as.checker.Wait(ctx, as.acct.PollInterval)
+}
+
+func recovered(log *slog.Logger, as *acctState, op string, r any) error {
+	log.Error("internal error; the account goes on with a new connection", "account", as.acct.Name,
+		"op", op, "panic", r, "stack", string(debug.Stack()))
+	func() {
+		defer func() { recover() }() // a broken checker may fail to close, too
+		as.checker.Close()
+	}()
+	as.checker = as.newChecker(as.acct)
+	return &CheckError{Kind: KindProtocol, Msg: fmt.Sprintf("internal error while talking to %s (a bug; please report it)", as.acct.Addr()), Err: fmt.Errorf("panic: %v", r)}
+}
+
+// query asks the manager goroutine for the account's Query; false if ctx
+// ended or the manager is stopping.
+func (m *Manager) query(ctx context.Context, name string) (Query, bool) {
+	q, err := call(ctx, m, func(st *state) Query { return st.query(name) })
+	return q, err == nil
+}
+
+func pokeAcct(as *acctState) {
+	select {
+	case as.poke <- struct{}{}:
+	default:
+	}
+}
+
+// backoff is the jittered wait before retry number fails (1, 2, ...).
+func backoff(lo, hi time.Duration, fails int) time.Duration {
+	d := lo
+	for i := 1; i < fails && d < hi; i++ {
+		d *= 2
+	}
+	d = min(d, hi)
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+// sleep waits d, a poke, or ctx; false means ctx ended.
+func sleep(ctx context.Context, d time.Duration, poke <-chan struct{}) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-poke:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
