@@ -9,8 +9,15 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
+
+	"mailsneaker/internal/safefile"
 )
+
+// configLockTimeout bounds the wait for another process editing the config:
+// an edit takes milliseconds, so a longer wait means that process is stuck.
+const configLockTimeout = 10 * time.Second
 
 // Errors of the config editing functions.
 var (
@@ -130,14 +137,11 @@ func editConfig(path string, change func(text []byte, cfg *Config) ([]byte, erro
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create config dir: %w", err)
 	}
-	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	lock, err := safefile.LockWait(path+".lock", configLockTimeout)
 	if err != nil {
 		return fmt.Errorf("lock config: %w", err)
 	}
-	defer lock.Close() // releases the lock
-	if err := lockFile(lock); err != nil {
-		return fmt.Errorf("lock config: %w", err)
-	}
+	defer lock.Unlock()
 
 	text, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -154,7 +158,7 @@ func editConfig(path string, change func(text []byte, cfg *Config) ([]byte, erro
 	if _, err := Parse(path, out); err != nil {
 		return fmt.Errorf("edited config would not be valid, not written: %w", err)
 	}
-	if err := writeFileAtomic(path, out); err != nil {
+	if err := safefile.WriteFile(path, out, nil); err != nil {
 		return fmt.Errorf("write config: %w", err)
 	}
 	return nil

@@ -72,7 +72,7 @@ func Enable(exe string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(p, []byte(desktopEntry(exe))); err != nil {
+	if err := writeEntry(p, []byte(desktopEntry(exe))); err != nil {
 		return fmt.Errorf("autostart: write %s: %w", p, err)
 	}
 	return nil
@@ -87,7 +87,7 @@ func Disable() error {
 	}
 	if systemEntry() != "" {
 		hidden := strings.Join([]string{"[Desktop Entry]", "Type=Application", "Name=" + appName, "Hidden=true", ""}, "\n")
-		if err := writeFileAtomic(p, []byte(hidden)); err != nil {
+		if err := writeEntry(p, []byte(hidden)); err != nil {
 			return fmt.Errorf("autostart: write %s: %w", p, err)
 		}
 		return nil

@@ -15,6 +15,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"mailsneaker/internal/safefile"
 )
 
 // Names of the store's files inside its directory.
@@ -496,38 +498,14 @@ func moveSeenAside(path, suffix string) (string, error) {
 // commit atomically replaces seen.db with data: a kill at any instant leaves
 // the old or the new file. With keepPrev the old seen.db (known intact)
 // becomes seen.db.prev first.
-func (s *Store) commit(data []byte, keepPrev bool) (err error) {
-	f, err := os.CreateTemp(s.dir, seenTmpGlob)
-	if err != nil {
-		return fmt.Errorf("seen store: %w", err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("seen store: writing %s: %w", tmp, err)
-	}
+func (s *Store) commit(data []byte, keepPrev bool) error {
 	cur := filepath.Join(s.dir, seenFile)
+	o := &safefile.WriteOptions{TempPattern: seenTmpGlob}
 	if keepPrev {
-		if err := keepSeenPrevious(cur, filepath.Join(s.dir, seenPrevFile)); err != nil {
-			return err
-		}
+		o.BeforeRename = func() error { return keepSeenPrevious(cur, filepath.Join(s.dir, seenPrevFile)) }
 	}
-	if err := os.Rename(tmp, cur); err != nil {
+	if err := safefile.WriteFile(cur, data, o); err != nil {
 		return fmt.Errorf("seen store: %w", err)
-	}
-	if err := syncSeenDir(s.dir); err != nil {
-		return fmt.Errorf("seen store: syncing %s: %w", s.dir, err)
 	}
 	return nil
 }
@@ -540,15 +518,9 @@ func keepSeenPrevious(cur, prev string) error {
 	tmp := prev + ".tmp"
 	os.Remove(tmp)
 	if err := os.Link(cur, tmp); err == nil {
-		if err := os.Rename(tmp, prev); err != nil {
-			return fmt.Errorf("seen store: %w", err)
-		}
-		return nil
+		return os.Rename(tmp, prev)
 	}
-	if err := os.Rename(cur, prev); err != nil {
-		return fmt.Errorf("seen store: %w", err)
-	}
-	return nil
+	return os.Rename(cur, prev)
 }
 
 // removeStaleTemps deletes temp files left by a process killed mid-save;
@@ -562,32 +534,17 @@ func (s *Store) removeStaleTemps() {
 }
 
 // lock takes the exclusive inter-process lock on seen.lock, waiting up to
-// seenLockTimeout, and returns the function that releases it.
+// seenLockTimeout, and returns the function that releases it. It polls
+// rather than blocking, so a stuck process gives an error instead of hanging
+// the manager.
 func (s *Store) lock() (func(), error) {
 	path := filepath.Join(s.dir, seenLockFile)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	l, err := safefile.LockWait(path, seenLockTimeout)
+	if errors.Is(err, safefile.ErrLocked) {
+		return nil, fmt.Errorf("seen store: %s is held by another MailSneaker process for over %v: stop that process (a hung \"mailsneaker mark-read\"?) and retry", path, seenLockTimeout)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("seen store: %w", err)
 	}
-	deadline := time.Now().Add(seenLockTimeout)
-	wait := time.Millisecond
-	for {
-		ok, err := tryLockSeenFile(f)
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("seen store: locking %s: %w", path, err)
-		}
-		if ok {
-			// Closing the file releases the lock on every OS.
-			return func() { unlockSeenFile(f); f.Close() }, nil
-		}
-		if time.Now().After(deadline) {
-			f.Close()
-			return nil, fmt.Errorf("seen store: %s is held by another MailSneaker process for over %v: stop that process (a hung \"mailsneaker mark-read\"?) and retry", path, seenLockTimeout)
-		}
-		// Polling rather than a blocking lock, so a stuck process
-		// gives an error instead of hanging the manager.
-		time.Sleep(wait)
-		wait = min(2*wait, 50*time.Millisecond)
-	}
+	return func() { l.Unlock() }, nil
 }
