@@ -143,7 +143,7 @@ func editConfig(path string, change func(text []byte, cfg *Config) ([]byte, erro
 	}
 	defer lock.Unlock()
 
-	text, err := os.ReadFile(path)
+	text, err := readConfigFile(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("read config: %w", err)
 	}

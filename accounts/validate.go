@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"mailsneaker/internal/safefile"
 )
 
 // ConfigError is one problem in the config file or in an account: where it
@@ -165,8 +167,18 @@ func hostProblem(h string) string {
 	return ""
 }
 
+// MaxCAFileSize caps a ca_file: a whole system CA bundle is about 250 KiB.
+const MaxCAFileSize = 1 << 20
+
+// ReadCAFile reads an account's ca_file, which must be a regular file of at
+// most MaxCAFileSize bytes: a FIFO or /dev/zero is an error naming the file,
+// not a hang or an out-of-memory crash.
+func ReadCAFile(path string) ([]byte, error) {
+	return safefile.ReadFile(path, MaxCAFileSize)
+}
+
 func caFileProblem(path string) string {
-	pem, err := os.ReadFile(path)
+	pem, err := ReadCAFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return "does not exist (give the path of a PEM file with the CA certificates)"

@@ -48,13 +48,13 @@ func Enabled() (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	b, err := os.ReadFile(p)
+	b, err := readEntry(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		// The user's entry overrides the system one; without it the system one counts.
 		if p = systemEntry(); p == "" {
 			return false, nil
 		}
-		b, err = os.ReadFile(p)
+		b, err = readEntry(p)
 	}
 	if err != nil {
 		return false, fmt.Errorf("autostart: %w", err)
