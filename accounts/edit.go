@@ -126,7 +126,8 @@ func RemoveAccount(path, name string) error {
 
 // editConfig runs change on the current text of the config file under an
 // exclusive lock, checks that the result parses, and writes it atomically.
-// check, if set, is validated first.
+// check, if set, is validated first. A symbolic link at path is written
+// through to its target.
 func editConfig(path string, change func(text []byte, cfg *Config) ([]byte, error), check *Account) error {
 	dir := filepath.Dir(path)
 	if check != nil {
@@ -143,7 +144,11 @@ func editConfig(path string, change func(text []byte, cfg *Config) ([]byte, erro
 	}
 	defer lock.Unlock()
 
-	text, err := readConfigFile(path)
+	target, err := editTarget(path)
+	if err != nil {
+		return err
+	}
+	text, err := readConfigFile(target)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("read config: %w", err)
 	}
@@ -158,10 +163,30 @@ func editConfig(path string, change func(text []byte, cfg *Config) ([]byte, erro
 	if _, err := Parse(path, out); err != nil {
 		return fmt.Errorf("edited config would not be valid, not written: %w", err)
 	}
-	if err := safefile.WriteFile(path, out, nil); err != nil {
+	if err := safefile.WriteFile(target, out, nil); err != nil {
 		return fmt.Errorf("write config: %w", err)
 	}
 	return nil
+}
+
+// editTarget is the file an edit replaces: path itself, or, when path is a
+// symbolic link (dotfile managers such as stow or chezmoi keep config.toml
+// as one), the file it points to, so that the link survives the edit. A
+// link to a missing file is an error rather than a new regular file.
+func editTarget(path string) (string, error) {
+	fi, err := os.Lstat(path)
+	if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		return path, nil // a missing file is created; other errors show at the read
+	}
+	target, err := filepath.EvalSymlinks(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		dest, _ := os.Readlink(path)
+		return "", fmt.Errorf("config %s is a symbolic link to %s, which does not exist: fix or remove the link", path, dest)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read config: %w", err)
+	}
+	return target, nil
 }
 
 // accountBlock finds the [[account]] block named name.
