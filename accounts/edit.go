@@ -150,6 +150,9 @@ func editConfig(path string, change func(text []byte, cfg *Config) ([]byte, erro
 	}
 	text, err := readConfigFile(target)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if target != path {
+			return fmt.Errorf("read config %s (a link): %w", path, err)
+		}
 		return fmt.Errorf("read config: %w", err)
 	}
 	cfg, err := Parse(path, text)
