@@ -1,6 +1,6 @@
 // Package autostart turns "Start at login" on and off: an XDG autostart entry
 // on Linux and the BSDs, the HKCU Run key on Windows, a LaunchAgent on macOS.
-// It imports nothing of ours.
+// Of ours it imports only internal/safefile.
 package autostart
 
 import (
