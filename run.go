@@ -81,8 +81,8 @@ func runDemo(ctx context.Context, env *cli.Env) int {
 	}
 	m := poller.NewManager(poller.ManagerOptions{
 		Accounts: d.Accounts, Store: store, Logger: env.Logger,
-		CheckerOptions: func(a accounts.Account) *poller.Options {
-			return &poller.Options{Password: d.Password, Logger: env.Logger.With("account", a.Name)}
+		CheckerOptions: func(accounts.Account) *poller.Options {
+			return &poller.Options{Password: d.Password, Logger: env.Logger}
 		},
 	})
 	fmt.Fprintln(env.Stderr, "demo: IMAP and POP3 servers on 127.0.0.1 with a new mail every few seconds; Ctrl-C to stop")
