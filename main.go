@@ -17,14 +17,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"mailsneaker/accounts"
 	"mailsneaker/cli"
 )
-
-// version is stamped at build time: -ldflags "-X main.version=v1.2.3".
-var version = "dev"
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
@@ -56,7 +54,8 @@ commands:
 		return cli.ExitUsage
 	}
 	if *showVersion {
-		fmt.Fprintln(stdout, "mailsneaker", version)
+		bi, ok := debug.ReadBuildInfo()
+		fmt.Fprintln(stdout, "mailsneaker", versionString(version, bi, ok))
 		return cli.ExitOK
 	}
 	level := slog.LevelInfo

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"mailsneaker/accounts"
@@ -81,8 +80,8 @@ func runDemo(ctx context.Context, env *cli.Env) int {
 	}
 	m := poller.NewManager(poller.ManagerOptions{
 		Accounts: d.Accounts, Store: store, Logger: env.Logger,
-		CheckerOptions: func(a accounts.Account) *poller.Options {
-			return &poller.Options{Password: d.Password, Logger: env.Logger.With("account", a.Name)}
+		CheckerOptions: func(accounts.Account) *poller.Options {
+			return &poller.Options{Password: d.Password, Logger: env.Logger}
 		},
 	})
 	fmt.Fprintln(env.Stderr, "demo: IMAP and POP3 servers on 127.0.0.1 with a new mail every few seconds; Ctrl-C to stop")
@@ -119,13 +118,21 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 	var pause tray.Pauser // nil, and no Pause submenu, without notifications
 	var batcher *notifier.Batcher
 	if general.Notify {
-		b := notifier.NewBatcher(general)
-		batcher = b
-		resumed := make(chan struct{}, 1)
-		if err := notify(ctx, env.Logger, m, b, resumed); err != nil {
-			env.Logger.Info("no desktop notifications", "why", err)
+		batcher = notifier.NewBatcher(general)
+		n, err := notifier.Start(ctx, notifier.Options{
+			Batcher: batcher,
+			Open:    func(a poller.AccountSnapshot) { openAccount(env.Logger, a) },
+			MarkRead: func(ctx context.Context, s poller.Snapshot) error {
+				_, err := m.MarkRead(ctx, s, "")
+				return err
+			},
+			Logger: env.Logger,
+		})
+		if err != nil {
+			env.Logger.Warn("no desktop notifications", "why", err)
 		} else {
-			pause = pauser{b, resumed}
+			pause = n
+			go n.Run(ctx, m.Snapshots(ctx))
 		}
 	}
 	if so.config != nil {
@@ -224,91 +231,6 @@ func setAutostart(on bool) error {
 		return fmt.Errorf("find this program: %w", err)
 	}
 	return autostart.Enable(exe)
-}
-
-// pauser is the notifications' Batcher as the tray's Pauser. Resume also
-// wakes notify, so that what the pause held back shows at once, not at the
-// next tick.
-type pauser struct {
-	*notifier.Batcher
-	resumed chan<- struct{}
-}
-
-func (p pauser) Resume() {
-	p.Batcher.Resume()
-	select {
-	case p.resumed <- struct{}{}:
-	default: // a wake-up is pending already
-	}
-}
-
-// notify starts showing one summary notification per batch of new mail, as
-// b decides, until ctx ends; a send on resumed re-offers the last snapshot
-// at once. It returns why there can be no notifications, if so.
-func notify(ctx context.Context, log *slog.Logger, m *poller.Manager, b *notifier.Batcher, resumed <-chan struct{}) error {
-	conn, err := notifier.SessionBus(ctx)
-	if err != nil {
-		return err
-	}
-	var latest atomic.Pointer[poller.Snapshot]
-	n, err := notifier.New(conn, func(action string, note notifier.Note) {
-		switch action {
-		case notifier.ActionOpen:
-			if s := latest.Load(); s != nil {
-				for _, a := range s.Accounts {
-					if len(note.IDs[a.Name]) > 0 && (a.URL != "" || a.OpenCmd != "") {
-						openAccount(log, a)
-						return
-					}
-				}
-			}
-		case notifier.ActionMarkRead:
-			var seen poller.Snapshot
-			for name, ids := range note.IDs {
-				seen.Accounts = append(seen.Accounts, poller.AccountSnapshot{Name: name, NewIDs: ids, New: len(ids)})
-			}
-			if _, err := m.MarkRead(ctx, seen, ""); err != nil {
-				log.Warn("mark read from the notification failed", "err", err)
-			}
-		}
-	})
-	if err != nil {
-		conn.Close()
-		return err
-	}
-	snaps := m.Snapshots(ctx)
-	go func() {
-		defer conn.Close()
-		defer n.Close()
-		// A tick re-offers the last snapshot, so a note held back by quiet
-		// hours or a pause is shown when they end.
-		tick := time.NewTicker(time.Minute)
-		defer tick.Stop()
-		var last poller.Snapshot
-		lastErr := ""
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case last = <-snaps:
-				s := last // a copy: last changes, the stored one must not
-				latest.Store(&s)
-			case <-tick.C:
-			case <-resumed:
-			}
-			if note, ok := b.Next(last, time.Now()); ok {
-				// The same failure (no notification service) is said once,
-				// not at every batch of mail.
-				if err := n.Show(ctx, note); err != nil && err.Error() != lastErr {
-					log.Warn("notification failed", "err", err)
-					lastErr = err.Error()
-				} else if err == nil {
-					lastErr = ""
-				}
-			}
-		}
-	}()
-	return nil
 }
 
 // openAccount opens the account's url, or runs its open_command.

@@ -46,7 +46,7 @@ func (e *Env) CheckerOptions(a accounts.Account) *poller.Options {
 	}
 	return &poller.Options{
 		Password: func(ctx context.Context) (string, error) { return accounts.Password(ctx, a, e.Keychain) },
-		Logger:   e.Logger.With("account", a.Name),
+		Logger:   e.Logger, // the checkers name the account on their lines
 	}
 }
 
