@@ -20,9 +20,12 @@ import (
 	"runtime/debug"
 	"syscall"
 
-	"mailsneaker/accounts"
 	"mailsneaker/cli"
 )
+
+// version is stamped at build time: -ldflags "-X main.version=v1.2.3".
+// Without it, cli.Version asks the build info.
+var version = "dev"
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
@@ -55,7 +58,7 @@ commands:
 	}
 	if *showVersion {
 		bi, ok := debug.ReadBuildInfo()
-		fmt.Fprintln(stdout, "mailsneaker", versionString(version, bi, ok))
+		fmt.Fprintln(stdout, "mailsneaker", cli.Version(version, bi, ok))
 		return cli.ExitOK
 	}
 	level := slog.LevelInfo
@@ -67,7 +70,7 @@ commands:
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	env, err := newEnv(stdin, stdout, stderr, logger)
+	env, err := cli.NewEnv(stdin, stdout, stderr, logger)
 	if err != nil {
 		fmt.Fprintln(stderr, "mailsneaker:", err)
 		return cli.ExitUsage
@@ -91,17 +94,4 @@ commands:
 	fmt.Fprintf(stderr, "mailsneaker: unknown command %q\n", cmd)
 	fs.Usage()
 	return cli.ExitUsage
-}
-
-func newEnv(stdin io.Reader, stdout, stderr io.Writer, logger *slog.Logger) (*cli.Env, error) {
-	cfgPath, err := accounts.DefaultConfigPath()
-	if err != nil {
-		return nil, err
-	}
-	stateDir, err := accounts.StateDir()
-	if err != nil {
-		return nil, err
-	}
-	return &cli.Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Logger: logger,
-		ConfigPath: cfgPath, StateDir: stateDir, Keychain: &accounts.Keychain{}}, nil
 }

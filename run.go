@@ -5,11 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
-	"path/filepath"
-	"strings"
-	"time"
 
 	"mailsneaker/accounts"
 	"mailsneaker/autostart"
@@ -43,17 +39,11 @@ func runTray(ctx context.Context, env *cli.Env) int {
 		fmt.Fprintln(env.Stderr, "mailsneaker:", err)
 		return cli.ExitUsage
 	}
-	store, err := seen.Open(env.StateDir)
+	m, err := env.Manager(cfg.Accounts)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "mailsneaker:", err)
 		return cli.ExitFailed
 	}
-	if msg := store.Recovered(); msg != "" {
-		fmt.Fprintln(env.Stderr, "warning:", msg)
-	}
-	m := poller.NewManager(poller.ManagerOptions{
-		Accounts: cfg.Accounts, Store: store, CheckerOptions: env.CheckerOptions, Logger: env.Logger,
-	})
 	return serve(ctx, env, m, serveOptions{general: cfg.General, settings: true, config: cfg})
 }
 
@@ -112,7 +102,7 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 		}
 		fmt.Fprintf(env.Stderr, "no system tray found%s: install a StatusNotifier host (GNOME: the AppIndicator extension); the icon appears when one starts. `mailsneaker check` works without a tray.\n", why)
 		if printCounts {
-			go printChanges(env, m.Snapshots(ctx))
+			go cli.PrintChanges(env.Stdout, m.Snapshots(ctx))
 		}
 	}
 	var pause tray.Pauser // nil, and no Pause submenu, without notifications
@@ -121,7 +111,7 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 		batcher = notifier.NewBatcher(general)
 		n, err := notifier.Start(ctx, notifier.Options{
 			Batcher: batcher,
-			Open:    func(a poller.AccountSnapshot) { openAccount(env.Logger, a) },
+			Open:    func(a poller.AccountSnapshot) { launch.Account(env.Logger, a.Name, a.URL, a.OpenCmd) },
 			MarkRead: func(ctx context.Context, s poller.Snapshot) error {
 				_, err := m.MarkRead(ctx, s, "")
 				return err
@@ -136,7 +126,11 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 		}
 	}
 	if so.config != nil {
-		go followConfig(ctx, env.Logger, accounts.Watch(ctx, env.ConfigPath, 0), m, batcher, so.config.General)
+		var onGeneral func(accounts.General)
+		if batcher != nil {
+			onGeneral = batcher.SetGeneral
+		}
+		go m.FollowConfig(ctx, accounts.Watch(ctx, env.ConfigPath, 0), so.config.General, onGeneral)
 	}
 	if errors.Is(err, tray.ErrNoSessionBus) {
 		// Without a session bus systray cannot work, and v1.12.2 panics on
@@ -148,7 +142,7 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 	}
 	opts := tray.Options{
 		Logger:       env.Logger,
-		OpenMail:     func(a poller.AccountSnapshot, _ poller.Mail) { openAccount(env.Logger, a) },
+		OpenMail:     func(a poller.AccountSnapshot, _ poller.Mail) { launch.Account(env.Logger, a.Name, a.URL, a.OpenCmd) },
 		Notice:       func(s string) { env.Logger.Info(s) },
 		Pause:        pause,
 		MarkOnServer: m.MarkReadOnServer,
@@ -157,7 +151,7 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 		page := setup.NewLauncher(ctx, setup.Options{ConfigPath: env.ConfigPath, Engine: m, Logger: env.Logger}, opts.Notice)
 		opts.AddAccount = page.Add
 		opts.Accounts = page.Accounts
-		opts.Autostart = &tray.Toggle{Get: autostart.Enabled, Set: setAutostart}
+		opts.Autostart = &tray.Toggle{Get: autostart.Enabled, Set: autostart.Set}
 	}
 	err = tray.Run(ctx, m, opts)
 	cancel()
@@ -170,70 +164,4 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 		return cli.ExitFailed
 	}
 	return cli.ExitOK
-}
-
-// followConfig applies every change of the config file to the running app:
-// the accounts as one ordered manager command (the manager diffs them), and
-// [general] to the notifications. A config that does not load is reported
-// and ignored; the app goes on with what it has.
-func followConfig(ctx context.Context, log *slog.Logger, events <-chan accounts.WatchEvent, m *poller.Manager, b *notifier.Batcher, general accounts.General) {
-	for ev := range events {
-		if ev.Err != nil {
-			log.Warn("config.toml changed but cannot be used; keeping the previous settings", "err", ev.Err)
-			continue
-		}
-		if err := m.SetAccounts(ctx, ev.Config.Accounts); err != nil {
-			return // the manager stopped: the app is quitting
-		}
-		if next := ev.Config.General; next != general {
-			general = next
-			if b != nil {
-				b.SetGeneral(next)
-			}
-			log.Info("config: [general] changed", "notify", next.Notify, "quiet_hours", next.QuietHours)
-		}
-	}
-}
-
-// printChanges prints one line whenever a count or an error changes, until
-// the subscription ends.
-func printChanges(env *cli.Env, snaps <-chan poller.Snapshot) {
-	last := ""
-	for s := range snaps {
-		var parts []string
-		for _, a := range s.Accounts {
-			switch {
-			case a.Err != nil:
-				parts = append(parts, fmt.Sprintf("%s: %s", a.Name, a.Err.Msg))
-			case a.State == poller.StateOK:
-				parts = append(parts, fmt.Sprintf("%s: %d new", a.Name, a.New))
-			}
-		}
-		line := fmt.Sprintf("%s — total %d new", strings.Join(parts, ", "), s.Total)
-		if line != last && len(parts) > 0 {
-			fmt.Fprintf(env.Stdout, "%s  %s\n", time.Now().Format("15:04:05"), line)
-			last = line
-		}
-	}
-}
-
-// setAutostart makes the session start this program at login, or stops it.
-func setAutostart(on bool) error {
-	if !on {
-		return autostart.Disable()
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("find this program: %w", err)
-	}
-	// os.Executable may name the symlink the program was started through.
-	if exe, err = filepath.EvalSymlinks(exe); err != nil {
-		return fmt.Errorf("find this program: %w", err)
-	}
-	return autostart.Enable(exe)
-}
-
-// openAccount opens the account's url, or runs its open_command.
-func openAccount(log *slog.Logger, a poller.AccountSnapshot) {
-	launch.Account(log, a.Name, a.URL, a.OpenCmd)
 }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"regexp"
@@ -11,16 +11,16 @@ import (
 var pseudoVersion = regexp.MustCompile(`\d{14}-[0-9a-f]{12}(\+dirty)?$`)
 
 // version is stamped at build time: -ldflags "-X main.version=v1.2.3".
-// Without it, versionString asks the build info.
+// Without it, Version asks the build info.
 var version = "dev"
 
-// versionString is what --version prints: the stamped version if there is
+// Version is what --version prints: the stamped version if there is
 // one; else a release version from the build info (`go install ...@v1.2.3`,
 // or a build on a tag); else, for a plain `go build` in a git checkout,
 // "dev-" and the commit (12 hex digits, "-dirty" when the tree had
 // changes). Go records the commit only when it can run git (-buildvcs, on
 // by default in a checkout).
-func versionString(stamped string, bi *debug.BuildInfo, ok bool) string {
+func Version(stamped string, bi *debug.BuildInfo, ok bool) string {
 	if stamped != "" && stamped != "dev" {
 		return stamped
 	}
