@@ -117,12 +117,11 @@ func (m *Manager) Run(ctx context.Context) error {
 			cmd(st)
 		case now := <-clock.C:
 			// After a suspend the wall clock jumps past the monotonic one:
-			// connections are likely dead, so check everything at once.
+			// connections are likely dead, so reconnect and check at once
+			// (the fallback where no system bus reports the wake-up).
 			if drift := now.Round(0).Sub(lastWall.Round(0)) - now.Sub(lastWall); drift > 10*time.Second || drift < -10*time.Second {
-				m.log.Info("clock jumped (suspend/resume?); checking all accounts", "drift", drift)
-				for _, as := range st.accts {
-					pokeAcct(as)
-				}
+				m.log.Info("clock jumped (suspend/resume?); reconnecting all accounts", "drift", drift)
+				m.reconnect(st)
 			}
 			lastWall = now
 			// Another process (mailsneaker mark-read) changed the seen set:

@@ -24,6 +24,9 @@ type state struct {
 	results chan result
 	ctx     context.Context
 	wg      sync.WaitGroup
+	// asleep is non-nil between Sleep and Reconnect: the accounts hold no
+	// connection and wait for it to close.
+	asleep chan struct{}
 }
 
 type acctState struct {
@@ -38,6 +41,9 @@ type acctState struct {
 	// check copies nothing; it is replaced, never modified, so a Query
 	// handed to the account goroutine may keep reading it.
 	seen *seen.Account
+	// reconnect asks the account's goroutine to drop its connections
+	// before its next check (Reconnect); the goroutine clears it.
+	reconnect bool
 }
 
 type result struct {

@@ -27,11 +27,28 @@ func (m *Manager) start(st *state, as *acctState) {
 func (m *Manager) loop(ctx context.Context, st *state, as *acctState) {
 	fails := 0
 	for {
-		q, ok := m.query(ctx, as.acct.Name)
+		p, ok := m.next(ctx, as)
 		if !ok {
 			return
 		}
-		inbox, err := safeCheck(ctx, m.log, as, q)
+		if p.reconnect || p.asleep != nil {
+			closeChecker(as)
+			fails = 0
+		}
+		if p.asleep != nil {
+			select {
+			case <-p.asleep:
+			case <-ctx.Done():
+				return
+			}
+			// The Reconnect that woke the account poked it, too.
+			select {
+			case <-as.poke:
+			default:
+			}
+			continue
+		}
+		inbox, err := safeCheck(ctx, m.log, as, p.q)
 		if ctx.Err() != nil {
 			return
 		}
@@ -111,19 +128,15 @@ func safeWait(ctx context.Context, log *slog.Logger, as *acctState) (err error) 
 func recovered(log *slog.Logger, as *acctState, op string, r any) error {
 	log.Error("internal error; the account goes on with a new connection", "account", as.acct.Name,
 		"op", op, "panic", r, "stack", string(debug.Stack()))
-	func() {
-		defer func() { recover() }() // a broken checker may fail to close, too
-		as.checker.Close()
-	}()
+	closeChecker(as)
 	as.checker = as.newChecker(as.acct)
 	return &CheckError{Kind: KindProtocol, Msg: fmt.Sprintf("internal error while talking to %s (a bug; please report it)", as.acct.Addr()), Err: fmt.Errorf("panic: %v", r)}
 }
 
-// query asks the manager goroutine for the account's Query; false if ctx
-// ended or the manager is stopping.
-func (m *Manager) query(ctx context.Context, name string) (Query, bool) {
-	q, err := call(ctx, m, func(st *state) Query { return st.query(name) })
-	return q, err == nil
+// closeChecker closes the account's connections.
+func closeChecker(as *acctState) {
+	defer func() { recover() }() // a broken checker may fail to close, too
+	as.checker.Close()
 }
 
 func pokeAcct(as *acctState) {
