@@ -18,6 +18,7 @@ import (
 	"mailsneaker/seen"
 	"mailsneaker/setup"
 	"mailsneaker/tray"
+	"mailsneaker/wake"
 )
 
 // runTray runs the tray on the user's config until Quit or a signal.
@@ -93,6 +94,7 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 	defer cancel()
 	managerDone := make(chan error, 1)
 	go func() { managerDone <- m.Run(ctx) }()
+	go wake.Follow(ctx, env.Logger, wake.Address(), m)
 
 	host, err := tray.HostAvailable(ctx)
 	if !host {
