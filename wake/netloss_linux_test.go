@@ -1,0 +1,221 @@
+package wake_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"mailsneaker/accounts"
+	"mailsneaker/internal/testenv"
+	"mailsneaker/poller"
+	"mailsneaker/seen"
+	"mailsneaker/wake"
+)
+
+// netnsEnv marks the copy of the test binary that runs inside the private
+// network namespace.
+const netnsEnv = "MAILSNEAKER_TEST_NETNS"
+
+// inNetns runs the test named name again in a new network namespace of its
+// own (unshare --net), where taking the loopback down touches nothing else
+// on the machine, and reports whether the caller is that copy. Outside it
+// runs the copy, relays its output and fails when it fails. It needs root;
+// without it the test skips.
+func inNetns(t *testing.T, name string) bool {
+	t.Helper()
+	if os.Getenv(netnsEnv) == "1" {
+		if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
+			t.Fatalf("ip link set lo up: %v\n%s", err, out)
+		}
+		return true
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("taking the network away needs root (a private network namespace through unshare --net); run the full suite as root")
+	}
+	testenv.Need(t, "a private network namespace", "unshare", "ip")
+	ctx := context.Background()
+	if dl, ok := t.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-5*time.Second))
+		defer cancel()
+	}
+	cmd := exec.CommandContext(ctx, "unshare", "--net", "--", os.Args[0], "-test.run", "^"+name+"$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), netnsEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	t.Logf("in the private network namespace:\n%s", out)
+	if err != nil {
+		t.Fatalf("the test failed in the private network namespace: %v", err)
+	}
+	if !strings.Contains(string(out), "--- PASS: "+name) {
+		t.Fatal("the test did not pass in the private network namespace")
+	}
+	return false
+}
+
+func link(t *testing.T, state string) {
+	t.Helper()
+	if out, err := exec.Command("ip", "link", "set", "lo", state).CombinedOutput(); err != nil {
+		t.Fatalf("ip link set lo %s: %v\n%s", state, err, out)
+	}
+}
+
+// TestNetworkLoss takes the network away for real: Dovecot and the real
+// manager run in a private network namespace whose loopback the test takes
+// down and up, with a private bus where the test plays NetworkManager.
+//   - link down while IDLE: the account shows a network error (not a
+//     refused login) within 60 s;
+//   - mail delivered while down: counted soon after the link is back;
+//   - 10 flaps, 0.2–2 s apart, a mail delivered during each: after each
+//     the count is the truth, and in the end there are no more goroutines
+//     or open files than before.
+func TestNetworkLoss(t *testing.T) {
+	if !inNetns(t, "TestNetworkLoss") {
+		return
+	}
+	d := testenv.StartDovecot(t)
+	user, pw := d.AddUser(t)
+	addr := testenv.SessionBus(t, false)
+	nm := testenv.Connect(t, addr)
+	if r, err := nm.RequestName("org.freedesktop.NetworkManager", dbus.NameFlagDoNotQueue); err != nil || r != dbus.RequestNameReplyPrimaryOwner {
+		t.Fatalf("own NetworkManager's name: %v %v", r, err)
+	}
+	online := func() {
+		emit(t, nm, "/org/freedesktop/NetworkManager", "org.freedesktop.NetworkManager.StateChanged", uint32(70))
+	}
+	a := accounts.Account{Name: "work", Protocol: accounts.IMAP, Host: "127.0.0.1", Port: d.IMAPS,
+		Security: accounts.TLS, Username: user, PollInterval: time.Hour}.WithDefaults()
+	store, err := seen.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := poller.NewManager(poller.ManagerOptions{Accounts: []accounts.Account{a}, Store: store,
+		CheckerOptions: func(accounts.Account) *poller.Options {
+			return &poller.Options{RootCAs: d.RootCAs, Password: func(context.Context) (string, error) { return pw, nil }}
+		}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	snaps := m.Snapshots(ctx)
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	followed := make(chan struct{})
+	go func() { defer close(followed); wake.Follow(ctx, slog.New(slog.DiscardHandler), addr, m) }()
+
+	truth := 0
+	deliver := func(what string) {
+		truth++
+		d.Deliver(t, user, testenv.Message("Ann <ann@example.com>", what, "x"))
+	}
+	counted := func(what string) time.Duration {
+		t0 := time.Now()
+		waitSnapshot(t, snaps, what, 30*time.Second, func(s poller.AccountSnapshot) bool {
+			return s.State == poller.StateOK && s.New == truth
+		})
+		return time.Since(t0)
+	}
+	counted("the first check")
+	waitConns(t, d, user, "the check and IDLE connections", func(c []string) bool { return len(c) == 2 })
+	goroutines, fds := runtime.NumGoroutine(), openFiles(t)
+
+	// Link down while IDLE.
+	link(t, "down")
+	t0 := time.Now()
+	s := waitSnapshot(t, snaps, "an error after the link went down", 60*time.Second, func(s poller.AccountSnapshot) bool {
+		return s.State == poller.StateError
+	})
+	t.Logf("link down → %q after %s", s.Err, time.Since(t0).Round(time.Millisecond))
+	if s.Err.Kind != poller.KindNetwork {
+		t.Errorf("with the link down the account shows %v (%q), want a network error", s.Err.Kind, s.Err)
+	}
+
+	// Mail delivered while down, counted after the link comes back.
+	deliver("while the link was down")
+	link(t, "up")
+	online()
+	t.Logf("link up → counted after %s", counted("the mail delivered while the link was down").Round(time.Millisecond))
+
+	// Flaps, each with a mail delivered while down. After every other one
+	// NetworkManager says connected-global (as it does after a Wi-Fi
+	// change); after the others the connections must survive or recover
+	// on their own.
+	for i := range 10 {
+		link(t, "down")
+		deliver(fmt.Sprintf("flap %d", i))
+		time.Sleep(time.Duration(200+rand.IntN(1800)) * time.Millisecond) // the outage itself, not a wait for an event
+		link(t, "up")
+		if i%2 == 0 {
+			online()
+		}
+		t.Logf("flap %d (signal %v): counted %d after %s", i, i%2 == 0, truth, counted(fmt.Sprintf("the count after flap %d", i)).Round(time.Millisecond))
+	}
+	waitConns(t, d, user, "the check and IDLE connections after the flaps", func(c []string) bool { return len(c) == 2 })
+	waitFor(t, "no more goroutines and open files than before the flaps", 30*time.Second, func() string {
+		g, f := runtime.NumGoroutine(), openFiles(t)
+		if g <= goroutines && f <= fds {
+			return ""
+		}
+		return fmt.Sprintf("%d goroutines (before: %d), %d open files (before: %d)", g, goroutines, f, fds)
+	})
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	<-followed
+}
+
+// waitSnapshot reads snapshots until cond holds for the one account.
+func waitSnapshot(t *testing.T, snaps <-chan poller.Snapshot, what string, limit time.Duration, cond func(poller.AccountSnapshot) bool) poller.AccountSnapshot {
+	t.Helper()
+	deadline := time.After(limit)
+	var last poller.Snapshot
+	for {
+		select {
+		case s, ok := <-snaps:
+			if !ok {
+				t.Fatalf("%s: the subscription closed", what)
+			}
+			last = s
+			if len(s.Accounts) == 1 && cond(s.Accounts[0]) {
+				return s.Accounts[0]
+			}
+		case <-deadline:
+			t.Fatalf("%s: not within %s; last snapshot %+v", what, limit, last.Accounts)
+		}
+	}
+}
+
+// waitFor polls check until it returns "", failing with its last word
+// after limit.
+func waitFor(t *testing.T, what string, limit time.Duration, check func() string) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		why := check()
+		if why == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%s: not within %s: %s\n%s", what, limit, why, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func openFiles(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
