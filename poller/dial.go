@@ -240,8 +240,12 @@ func classifyNet(a accounts.Account, err error) error {
 		netErr   net.Error
 	)
 	switch {
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return &CheckError{Kind: KindNetwork, Msg: fmt.Sprintf("cannot resolve %s: no such host; check the host name", a.Host), Err: err}
 	case errors.As(err, &dnsErr):
-		return &CheckError{Kind: KindNetwork, Msg: fmt.Sprintf("cannot find %s (DNS): check the host name", a.Host), Err: err}
+		// No answer at all: the name server is out of reach, which is
+		// what being offline looks like; the name itself may be fine.
+		return &CheckError{Kind: KindNetwork, Msg: fmt.Sprintf("cannot resolve %s: no answer from the name server; are you offline?", a.Host), Err: err}
 	case errors.As(err, &hostErr):
 		return &CheckError{Kind: KindTLS, Msg: fmt.Sprintf("certificate of %s is for another name (%s): check the host name", where, certNames(hostErr.Certificate)), Err: err}
 	case errors.As(err, &unkAuth):

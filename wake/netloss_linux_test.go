@@ -1,12 +1,15 @@
 package wake_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -25,9 +28,10 @@ import (
 // network namespace.
 const netnsEnv = "MAILSNEAKER_TEST_NETNS"
 
-// inNetns runs the test named name again in a new network namespace of its
-// own (unshare --net), where taking the loopback down touches nothing else
-// on the machine, and reports whether the caller is that copy. Outside it
+// inNetns runs the test named name again in a new network and mount
+// namespace of its own (unshare --net --mount), where taking the loopback
+// down or replacing /etc/hosts touches nothing else on the machine, and
+// reports whether the caller is that copy. Outside it
 // runs the copy, relays its output and fails when it fails. It needs root;
 // without it the test skips.
 func inNetns(t *testing.T, name string) bool {
@@ -42,13 +46,16 @@ func inNetns(t *testing.T, name string) bool {
 		t.Skip("taking the network away needs root (a private network namespace through unshare --net); run the full suite as root")
 	}
 	testenv.Need(t, "a private network namespace", "unshare", "ip")
+	if out, err := exec.Command("unshare", "--net", "--mount", "--", "true").CombinedOutput(); err != nil {
+		testenv.Missing(t, fmt.Sprintf("a private network namespace (unshare --net: %v: %s)", err, bytes.TrimSpace(out)))
+	}
 	ctx := context.Background()
 	if dl, ok := t.Deadline(); ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, dl.Add(-5*time.Second))
 		defer cancel()
 	}
-	cmd := exec.CommandContext(ctx, "unshare", "--net", "--", os.Args[0], "-test.run", "^"+name+"$", "-test.v", "-test.count=1")
+	cmd := exec.CommandContext(ctx, "unshare", "--net", "--mount", "--", os.Args[0], "-test.run", "^"+name+"$", "-test.v", "-test.count=1")
 	cmd.Env = append(os.Environ(), netnsEnv+"=1")
 	out, err := cmd.CombinedOutput()
 	t.Logf("in the private network namespace:\n%s", out)
@@ -218,4 +225,94 @@ func openFiles(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return len(ents)
+}
+
+// bindFile replaces path, in this mount namespace only, with a file of
+// content and returns the file to write to change it (in place: the
+// mount holds the inode).
+func bindFile(t *testing.T, path, content string) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), filepath.Base(path))
+	if err := os.WriteFile(f, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "--bind", f, path).CombinedOutput(); err != nil {
+		t.Fatalf("mount --bind %s: %v\n%s", path, err, out)
+	}
+	return f
+}
+
+// TestNameStopsResolving: the account's host is a name in the namespace's
+// own /etc/hosts (and the only name server is 127.0.0.1, where none
+// runs). When the name goes from the file, a reconnect shows "cannot
+// resolve HOST", not a password or certificate problem; when it is back,
+// the account recovers on its own and counts what came meanwhile.
+func TestNameStopsResolving(t *testing.T) {
+	if !inNetns(t, "TestNameStopsResolving") {
+		return
+	}
+	hosts := bindFile(t, "/etc/hosts", "127.0.0.1 localhost\n")
+	bindFile(t, "/etc/resolv.conf", "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+	bindFile(t, "/etc/nsswitch.conf", "hosts: files dns\n")
+	resolves := func(want bool) func() string {
+		return func() string {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_, err := net.DefaultResolver.LookupHost(ctx, "localhost")
+			if (err == nil) == want {
+				return ""
+			}
+			return fmt.Sprintf("lookup localhost: %v", err)
+		}
+	}
+	d := testenv.StartDovecot(t)
+	user, pw := d.AddUser(t)
+	a := accounts.Account{Name: "work", Protocol: accounts.IMAP, Host: "localhost", Port: d.IMAPS,
+		Security: accounts.TLS, Username: user, PollInterval: time.Hour}.WithDefaults()
+	store, err := seen.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := poller.NewManager(poller.ManagerOptions{Accounts: []accounts.Account{a}, Store: store,
+		CheckerOptions: func(accounts.Account) *poller.Options {
+			return &poller.Options{RootCAs: d.RootCAs, Password: func(context.Context) (string, error) { return pw, nil }}
+		}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	snaps := m.Snapshots(ctx)
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	waitSnapshot(t, snaps, "the first check", 30*time.Second, func(s poller.AccountSnapshot) bool {
+		return s.State == poller.StateOK && s.New == 0
+	})
+
+	if err := os.WriteFile(hosts, []byte("127.0.0.1 elsewhere.test\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Go rereads /etc/hosts at most every 5 s.
+	waitFor(t, "localhost to stop resolving", 30*time.Second, resolves(false))
+	d.Deliver(t, user, testenv.Message("Ann <ann@example.com>", "while the name was gone", "x"))
+	if err := m.Reconnect(ctx); err != nil { // as after a change of network
+		t.Fatal(err)
+	}
+	s := waitSnapshot(t, snaps, "an error once the name is gone", 30*time.Second, func(s poller.AccountSnapshot) bool {
+		return s.State == poller.StateError
+	})
+	t.Logf("name gone → %q", s.Err)
+	if s.Err.Kind != poller.KindNetwork || !strings.HasPrefix(s.Err.Msg, "cannot resolve localhost") {
+		t.Errorf("with the name gone the account shows %v %q, want a network error \"cannot resolve localhost\"", s.Err.Kind, s.Err)
+	}
+
+	if err := os.WriteFile(hosts, []byte("127.0.0.1 localhost\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	waitSnapshot(t, snaps, "the mail counted once the name resolves again", 60*time.Second, func(s poller.AccountSnapshot) bool {
+		return s.State == poller.StateOK && s.New == 1
+	})
+	t.Logf("name back → counted after %s (backoff)", time.Since(t0).Round(time.Millisecond))
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
 }
