@@ -26,6 +26,9 @@ type AccountSnapshot struct {
 	Notice   string      // a one-off remark for the user ("re-baselined: ...")
 	OpenCmd  string      // account's open_command, if any
 	URL      string      // account's url, if any
+	// ErrSince is when the errors in a row began ("offline since 10:42");
+	// zero unless State is StateError.
+	ErrSince time.Time
 }
 
 // Snapshot is the immutable state of every account at one moment. Readers

@@ -115,6 +115,9 @@ func (m *Manager) apply(st *state, r result) {
 		if as.snap.State != StateError || as.snap.Err.Error() != ce.Error() {
 			m.log.Warn("account check failed", "account", r.name, "kind", ce.Kind, "err", ce)
 		}
+		if as.snap.State != StateError {
+			as.snap.ErrSince = time.Now()
+		}
 		as.snap.State, as.snap.Err = StateError, ce
 		return
 	}
@@ -163,6 +166,7 @@ func (m *Manager) apply(st *state, r result) {
 	as.snap.State, as.snap.Err = StateOK, nil
 	as.snap.Unread = r.inbox.Unread
 	as.snap.Checked = time.Now()
+	as.snap.ErrSince = time.Time{}
 	as.setNew(d.newIDs)
 }
 

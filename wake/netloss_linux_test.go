@@ -142,6 +142,9 @@ func TestNetworkLoss(t *testing.T) {
 	if s.Err.Kind != poller.KindNetwork {
 		t.Errorf("with the link down the account shows %v (%q), want a network error", s.Err.Kind, s.Err)
 	}
+	if s.ErrSince.Before(t0) {
+		t.Errorf("offline since %v, before the link went down at %v", s.ErrSince, t0)
+	}
 
 	// Mail delivered while down, counted after the link comes back.
 	deliver("while the link was down")
