@@ -182,45 +182,6 @@ func TestNetworkLoss(t *testing.T) {
 	<-followed
 }
 
-// waitSnapshot reads snapshots until cond holds for the one account.
-func waitSnapshot(t *testing.T, snaps <-chan poller.Snapshot, what string, limit time.Duration, cond func(poller.AccountSnapshot) bool) poller.AccountSnapshot {
-	t.Helper()
-	deadline := time.After(limit)
-	var last poller.Snapshot
-	for {
-		select {
-		case s, ok := <-snaps:
-			if !ok {
-				t.Fatalf("%s: the subscription closed", what)
-			}
-			last = s
-			if len(s.Accounts) == 1 && cond(s.Accounts[0]) {
-				return s.Accounts[0]
-			}
-		case <-deadline:
-			t.Fatalf("%s: not within %s; last snapshot %+v", what, limit, last.Accounts)
-		}
-	}
-}
-
-// waitFor polls check until it returns "", failing with its last word
-// after limit.
-func waitFor(t *testing.T, what string, limit time.Duration, check func() string) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		why := check()
-		if why == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("%s: not within %s: %s\n%s", what, limit, why, buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 func openFiles(t *testing.T) int {
 	t.Helper()
 	ents, err := os.ReadDir("/proc/self/fd")

@@ -13,7 +13,7 @@ import (
 // (connection refused); "forward" resumes on the same port, and closes the
 // connections whose bytes were dropped, which are broken anyway.
 type proxy struct {
-	t      *testing.T
+	t      testing.TB
 	target string
 	addr   string
 
@@ -25,7 +25,7 @@ type proxy struct {
 	stopped bool
 }
 
-func startProxy(t *testing.T, target string) *proxy {
+func startProxy(t testing.TB, target string) *proxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -3,6 +3,7 @@ package wake_test
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -81,7 +82,7 @@ func TestFollowSleepAndWakeDovecot(t *testing.T) {
 	<-followed
 }
 
-func emit(t *testing.T, c *dbus.Conn, path dbus.ObjectPath, name string, v any) {
+func emit(t testing.TB, c *dbus.Conn, path dbus.ObjectPath, name string, v any) {
 	t.Helper()
 	if err := c.Emit(path, name, v); err != nil {
 		t.Fatalf("emit %s: %v", name, err)
@@ -89,7 +90,7 @@ func emit(t *testing.T, c *dbus.Conn, path dbus.ObjectPath, name string, v any) 
 }
 
 // waitCount reads snapshots until the account has want new mails.
-func waitCount(t *testing.T, snaps <-chan poller.Snapshot, what string, want int) {
+func waitCount(t testing.TB, snaps <-chan poller.Snapshot, what string, want int) {
 	t.Helper()
 	deadline := time.After(20 * time.Second)
 	var last poller.Snapshot
@@ -110,7 +111,7 @@ func waitCount(t *testing.T, snaps <-chan poller.Snapshot, what string, want int
 }
 
 // conns lists the pids of user's IMAP connections that Dovecot holds.
-func conns(t *testing.T, d *testenv.Dovecot, user string) []string {
+func conns(t testing.TB, d *testenv.Dovecot, user string) []string {
 	t.Helper()
 	var out []string
 	for _, line := range strings.Split(d.Doveadm(t, "who", "-1", user), "\n") {
@@ -122,7 +123,7 @@ func conns(t *testing.T, d *testenv.Dovecot, user string) []string {
 }
 
 // waitConns polls Dovecot until cond holds for user's connections.
-func waitConns(t *testing.T, d *testenv.Dovecot, user, what string, cond func([]string) bool) []string {
+func waitConns(t testing.TB, d *testenv.Dovecot, user, what string, cond func([]string) bool) []string {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -134,5 +135,44 @@ func waitConns(t *testing.T, d *testenv.Dovecot, user, what string, cond func([]
 			t.Fatalf("%s: not within 20 s; Dovecot holds %v", what, c)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitSnapshot reads snapshots until cond holds for the one account.
+func waitSnapshot(t testing.TB, snaps <-chan poller.Snapshot, what string, limit time.Duration, cond func(poller.AccountSnapshot) bool) poller.AccountSnapshot {
+	t.Helper()
+	deadline := time.After(limit)
+	var last poller.Snapshot
+	for {
+		select {
+		case s, ok := <-snaps:
+			if !ok {
+				t.Fatalf("%s: the subscription closed", what)
+			}
+			last = s
+			if len(s.Accounts) == 1 && cond(s.Accounts[0]) {
+				return s.Accounts[0]
+			}
+		case <-deadline:
+			t.Fatalf("%s: not within %s; last snapshot %+v", what, limit, last.Accounts)
+		}
+	}
+}
+
+// waitFor polls check until it returns "", failing with its last word
+// after limit.
+func waitFor(t testing.TB, what string, limit time.Duration, check func() string) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		why := check()
+		if why == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%s: not within %s: %s\n%s", what, limit, why, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
