@@ -1,25 +1,52 @@
 package poller
 
-import "context"
+import (
+	"context"
+	"sync"
+)
 
 // Sleep closes every account's connections (IMAP IDLE included, logged out
 // cleanly) and keeps them closed until Reconnect: the computer is about to
-// suspend, and a connection left open would only die on the way. It returns
-// once the command is given; the accounts close their connections as soon
-// as a check they are in finishes. It fails only with ctx's error or
-// ErrStopped.
+// suspend, and a connection left open would only die on the way. An account
+// in the middle of a check closes when the check ends. Sleep returns once
+// every account it found has closed its connections, or with ctx's error
+// (the accounts go on closing), or ErrStopped.
 func (m *Manager) Sleep(ctx context.Context) error {
-	_, err := call(ctx, m, func(st *state) struct{} {
-		if st.asleep == nil {
+	closed, err := call(ctx, m, func(st *state) <-chan struct{} {
+		again := st.asleep != nil
+		if !again {
 			m.log.Info("the computer sleeps; closing every connection")
 			st.asleep = make(chan struct{})
 		}
+		done := make(chan struct{})
+		var left sync.WaitGroup
 		for _, as := range st.accts {
+			if again && as.sleepAck == nil {
+				// Closed already (or started asleep): it holds nothing.
+				continue
+			}
+			left.Add(1)
+			prev := as.sleepAck
+			as.sleepAck = sync.OnceFunc(func() {
+				if prev != nil {
+					prev()
+				}
+				left.Done()
+			})
 			pokeAcct(as)
 		}
-		return struct{}{}
+		go func() { left.Wait(); close(done) }()
+		return done
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	select {
+	case <-closed:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Reconnect ends a Sleep, and makes every account drop its connections and
@@ -53,14 +80,15 @@ type plan struct {
 	q         Query
 	reconnect bool          // drop the connections first
 	asleep    chan struct{} // non-nil: hold no connection until it closes
+	closed    func()        // if non-nil, call once the connections are closed
 }
 
 // next asks the manager goroutine for the account's plan; false if ctx
 // ended or the manager is stopping.
 func (m *Manager) next(ctx context.Context, as *acctState) (plan, bool) {
 	p, err := call(ctx, m, func(st *state) plan {
-		p := plan{reconnect: as.reconnect, asleep: st.asleep}
-		as.reconnect = false
+		p := plan{reconnect: as.reconnect, asleep: st.asleep, closed: as.sleepAck}
+		as.reconnect, as.sleepAck = false, nil
 		if p.asleep == nil {
 			p.q = st.query(as.acct.Name)
 		}

@@ -80,8 +80,8 @@ func expectEvent(t *testing.T, ch <-chan string, want string) []string {
 	}
 }
 
-// TestManagerSleepAndReconnect: Sleep closes the connection and no check
-// runs until Reconnect, even when asked to (Check now); Reconnect checks at
+// TestManagerSleepAndReconnect: Sleep closes the connection, returning
+// once it is closed, and no check runs until Reconnect, even when asked to (Check now); Reconnect checks at
 // once on a fresh connection. Reconnect without a Sleep (the network came
 // back) drops the kept connection too.
 func TestManagerSleepAndReconnect(t *testing.T) {
@@ -94,17 +94,27 @@ func TestManagerSleepAndReconnect(t *testing.T) {
 	expectEvent(t, ck.events, "wait")
 	waitSnap(t, sub, "checked", newCount("a", 0))
 
-	if err := m.Sleep(ctx); err != nil {
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := m.Sleep(sctx); err != nil {
 		t.Fatal(err)
 	}
-	expectEvent(t, ck.events, "close")
+	// Sleep returns once the connection is closed: logind waits for that.
+	select {
+	case e := <-ck.events:
+		if e != "close" {
+			t.Fatalf("after Sleep: %q, want close", e)
+		}
+	default:
+		t.Fatal("Sleep returned before the connection was closed")
+	}
 	ck.set(true)
 	// A poke while asleep must not check: the next event after Reconnect
 	// tells.
 	if err := m.CheckNow(""); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Sleep(ctx); err != nil { // a second Sleep changes nothing
+	if err := m.Sleep(sctx); err != nil { // a second Sleep changes nothing, and does not wait
 		t.Fatal(err)
 	}
 	ck.set(false)

@@ -44,6 +44,9 @@ type acctState struct {
 	// reconnect asks the account's goroutine to drop its connections
 	// before its next check (Reconnect); the goroutine clears it.
 	reconnect bool
+	// sleepAck, set by Sleep, is called once the goroutine has closed its
+	// connections for it.
+	sleepAck func()
 }
 
 type result struct {

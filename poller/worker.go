@@ -35,6 +35,9 @@ func (m *Manager) loop(ctx context.Context, st *state, as *acctState) {
 			closeChecker(as)
 			fails = 0
 		}
+		if p.closed != nil {
+			p.closed()
+		}
 		if p.asleep != nil {
 			select {
 			case <-p.asleep:

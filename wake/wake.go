@@ -77,6 +77,22 @@ const callTimeout = 5 * time.Second
 // believed: on the system bus no other process can own those names, and
 // a signal sent directly to us by anyone else is ignored.
 func Watch(ctx context.Context, addr string) (<-chan Event, error) {
+	b, err := open(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	return b.events, nil
+}
+
+// bus is a subscribed system bus connection.
+type bus struct {
+	conn   *dbus.Conn
+	events chan Event // closed when the connection is
+}
+
+// open connects to the bus at addr and subscribes to the signals, which
+// become Events until ctx ends or the connection is lost.
+func open(ctx context.Context, addr string) (*bus, error) {
 	conn, err := dbus.Connect(addr, dbus.WithContext(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("connect to the system bus: %w", err)
@@ -96,9 +112,9 @@ func Watch(ctx context.Context, addr string) (<-chan Event, error) {
 			return nil, fmt.Errorf("system bus: subscribe: %w", err)
 		}
 	}
-	out := make(chan Event)
+	b := &bus{conn: conn, events: make(chan Event)}
 	go func() {
-		defer close(out)
+		defer close(b.events)
 		defer conn.Close()
 		for {
 			var s *dbus.Signal
@@ -115,13 +131,30 @@ func Watch(ctx context.Context, addr string) (<-chan Event, error) {
 				continue
 			}
 			select {
-			case out <- e:
+			case b.events <- e:
 			case <-ctx.Done():
 				return
 			}
 		}
 	}()
-	return out, nil
+	return b, nil
+}
+
+// inhibit takes logind's delay lock on sleep: logind then waits, up to
+// its InhibitDelayMaxSec (5 s by default), for release before it
+// suspends, so the connections can be closed cleanly. Without logind it
+// fails; release is safe to call more than once.
+func (b *bus) inhibit(ctx context.Context) (release func(), err error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	var fd dbus.UnixFD
+	err = b.conn.Object(login1Name, login1Path).CallWithContext(ctx, login1Iface+".Inhibit", 0,
+		"sleep", "MailSneaker", "Closing the mail connections", "delay").Store(&fd)
+	if err != nil {
+		return nil, fmt.Errorf("logind: take the sleep delay lock: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "logind-inhibit")
+	return func() { f.Close() }, nil
 }
 
 // event reads s; false if it is none of ours.
@@ -174,30 +207,60 @@ type Target interface {
 	Reconnect(ctx context.Context) error
 }
 
+// sleepGrace bounds how long Follow keeps logind waiting for the
+// connections to close: below logind's default InhibitDelayMaxSec of 5 s.
+const sleepGrace = 4 * time.Second
+
 // Follow watches the system bus at addr and drives t until ctx ends:
-// Sleep on Sleep, Reconnect on Resume and Online. Without a system bus it
-// logs why and returns at once. If the bus goes away while the computer
-// is said to sleep, it reconnects t, so that no account waits for a
-// Resume that will not come.
+// Sleep on Sleep, Reconnect on Resume and Online. While awake it holds
+// logind's delay lock on sleep, and releases it once t has closed its
+// connections (or after sleepGrace). Without a system bus it logs why and
+// returns at once. If the bus goes away while the computer is said to
+// sleep, it reconnects t, so that no account waits for a Resume that will
+// not come.
 func Follow(ctx context.Context, log *slog.Logger, addr string, t Target) {
-	events, err := Watch(ctx, addr)
+	b, err := open(ctx, addr)
 	if err != nil {
 		log.Info("no sleep or network signals; relying on the clock-jump check", "why", err)
 		return
 	}
-	drive(ctx, log, events, t)
+	lock := func() func() {
+		release, err := b.inhibit(ctx)
+		if err != nil {
+			log.Debug("no sleep delay lock; connections may die unclosed", "why", err)
+			return func() {}
+		}
+		return release
+	}
+	drive(ctx, log, b.events, t, lock)
 }
 
 // drive applies events to t until the channel closes or t has stopped.
-func drive(ctx context.Context, log *slog.Logger, events <-chan Event, t Target) {
+// lock takes the sleep delay lock and returns its release.
+func drive(ctx context.Context, log *slog.Logger, events <-chan Event, t Target, lock func() func()) {
+	release := lock()
+	defer func() { release() }()
 	asleep := false
 	for e := range events {
 		log.Info("system event", "event", e)
 		var err error
-		if e == Sleep {
-			err = t.Sleep(ctx)
-		} else {
+		switch e {
+		case Sleep:
+			sctx, cancel := context.WithTimeout(ctx, sleepGrace)
+			err = t.Sleep(sctx)
+			cancel()
+			if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+				log.Warn("not every connection closed before sleep", "within", sleepGrace)
+				err = nil
+			}
+			release()
+			release = func() {}
+		default:
 			err = t.Reconnect(ctx)
+			if e == Resume {
+				release()
+				release = lock()
+			}
 		}
 		if err != nil {
 			if !errors.Is(err, context.Canceled) {

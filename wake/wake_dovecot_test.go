@@ -1,86 +1,16 @@
 package wake_test
 
 import (
-	"context"
-	"log/slog"
 	"runtime"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/godbus/dbus/v5"
 
-	"mailsneaker/accounts"
 	"mailsneaker/internal/testenv"
 	"mailsneaker/poller"
-	"mailsneaker/seen"
-	"mailsneaker/wake"
 )
-
-// TestFollowSleepAndWakeDovecot runs the real manager against Dovecot,
-// with an hourly poll so that only IDLE or a reconnect brings mail, and a
-// private bus playing the system bus, where the test plays logind and
-// NetworkManager. After PrepareForSleep(true) Dovecot holds no connection
-// of the account; mail delivered while asleep is counted as soon as
-// PrepareForSleep(false) comes; after NetworkManager's connected-global
-// the account is on new connections.
-func TestFollowSleepAndWakeDovecot(t *testing.T) {
-	d := testenv.StartDovecot(t)
-	user, pw := d.AddUser(t)
-	addr := testenv.SessionBus(t, false)
-	login1 := testenv.Connect(t, addr)
-	nm := testenv.Connect(t, addr)
-	for c, name := range map[*dbus.Conn]string{login1: "org.freedesktop.login1", nm: "org.freedesktop.NetworkManager"} {
-		if r, err := c.RequestName(name, dbus.NameFlagDoNotQueue); err != nil || r != dbus.RequestNameReplyPrimaryOwner {
-			t.Fatalf("own %s: %v %v", name, r, err)
-		}
-	}
-	a := accounts.Account{Name: "work", Protocol: accounts.IMAP, Host: "127.0.0.1", Port: d.IMAPS,
-		Security: accounts.TLS, Username: user, PollInterval: time.Hour}.WithDefaults()
-	store, err := seen.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := poller.NewManager(poller.ManagerOptions{Accounts: []accounts.Account{a}, Store: store,
-		CheckerOptions: func(accounts.Account) *poller.Options {
-			return &poller.Options{RootCAs: d.RootCAs, Password: func(context.Context) (string, error) { return pw, nil }}
-		}})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	snaps := m.Snapshots(ctx)
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	followed := make(chan struct{})
-	go func() { defer close(followed); wake.Follow(ctx, slog.New(slog.DiscardHandler), addr, m) }()
-
-	waitCount(t, snaps, "0 new at start", 0)
-	// IDLE is up when Dovecot sees two connections: the check's and IDLE's.
-	n2 := func(c []string) bool { return len(c) == 2 }
-	waitConns(t, d, user, "the check and IDLE connections", n2)
-
-	emit(t, login1, "/org/freedesktop/login1", "org.freedesktop.login1.Manager.PrepareForSleep", true)
-	waitConns(t, d, user, "no connection after PrepareForSleep(true)", func(c []string) bool { return len(c) == 0 })
-	d.Deliver(t, user, testenv.Message("Ann <ann@example.com>", "while asleep", "x"))
-
-	emit(t, login1, "/org/freedesktop/login1", "org.freedesktop.login1.Manager.PrepareForSleep", false)
-	waitCount(t, snaps, "the mail delivered while asleep, after PrepareForSleep(false)", 1)
-	before := waitConns(t, d, user, "IDLE again after waking", n2)
-
-	// The network came back: the old connections go, new ones count.
-	emit(t, nm, "/org/freedesktop/NetworkManager", "org.freedesktop.NetworkManager.StateChanged", uint32(70))
-	waitConns(t, d, user, "new connections after connected-global", func(c []string) bool {
-		return len(c) == 2 && !slices.Contains(c, before[0]) && !slices.Contains(c, before[1])
-	})
-	d.Deliver(t, user, testenv.Message("Bob <bob@example.com>", "after the network came back", "x"))
-	waitCount(t, snaps, "the mail delivered after connected-global", 2)
-
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("Run: %v", err)
-	}
-	<-followed
-}
 
 func emit(t testing.TB, c *dbus.Conn, path dbus.ObjectPath, name string, v any) {
 	t.Helper()

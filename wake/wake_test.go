@@ -147,7 +147,8 @@ func (r *recTarget) Sleep(context.Context) error     { r.calls <- "sleep"; retur
 func (r *recTarget) Reconnect(context.Context) error { r.calls <- "reconnect"; return nil }
 
 // TestDriveBusLostWhileAsleep: Sleep, then Resume and Online, map to the
-// target's commands; when the bus goes away after a Sleep the target is
+// target's commands; the sleep delay lock is held while awake and released
+// once Sleep returned; when the bus goes away after a Sleep the target is
 // reconnected, so that no account waits for a Resume that will not come.
 func TestDriveBusLostWhileAsleep(t *testing.T) {
 	ch := make(chan Event, 4)
@@ -156,14 +157,14 @@ func TestDriveBusLostWhileAsleep(t *testing.T) {
 	ch <- Online
 	ch <- Sleep
 	close(ch)
-	r := &recTarget{calls: make(chan string, 8)}
-	drive(context.Background(), slog.New(slog.DiscardHandler), ch, r)
+	r := &recTarget{calls: make(chan string, 16)}
+	drive(context.Background(), slog.New(slog.DiscardHandler), ch, r, func() func() { r.calls <- "lock"; return func() { r.calls <- "release" } })
 	close(r.calls)
 	var got []string
 	for c := range r.calls {
 		got = append(got, c)
 	}
-	want := []string{"sleep", "reconnect", "reconnect", "sleep", "reconnect"}
+	want := []string{"lock", "sleep", "release", "reconnect", "lock", "reconnect", "sleep", "release", "reconnect"}
 	if !slices.Equal(got, want) {
 		t.Errorf("calls %v, want %v", got, want)
 	}
