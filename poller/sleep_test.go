@@ -146,3 +146,32 @@ func TestManagerSleepAndReconnect(t *testing.T) {
 		t.Errorf("Reconnect after Run returned = %v, want ErrStopped", err)
 	}
 }
+
+// TestManagerSleepBounded: Sleep waits for an account stuck in a check
+// (its I/O deadline not yet run out) only as long as ctx allows; once the
+// check ends, the account closes and sleeps all the same.
+func TestManagerSleepBounded(t *testing.T) {
+	ck := &stuckChecker{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	a := accounts.Account{Name: "a", Protocol: accounts.IMAP, Host: "127.0.0.1", Port: 1, Username: "u",
+		PollInterval: time.Hour}.WithDefaults()
+	m, _, stop := startManager(t, ManagerOptions{Accounts: []accounts.Account{a}, Store: mustOpenStore(t, t.TempDir()),
+		NewChecker: func(accounts.Account) Checker { return ck }})
+	defer stop()
+	select {
+	case <-ck.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no check within 10 s")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := m.Sleep(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Sleep with an account stuck in a check = %v, want the deadline", err)
+	}
+	close(ck.release)
+	// The account closes once its check ends: a second Sleep sees it.
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel2()
+	if err := m.Sleep(ctx2); err != nil {
+		t.Fatalf("Sleep once the check ended = %v", err)
+	}
+}
