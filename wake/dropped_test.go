@@ -70,6 +70,7 @@ func TestPacketsDroppedOrRefused(t *testing.T) {
 		waitSnapshot(t, snaps, tc.mode+": the count once forwarding again", 30*time.Second, func(s poller.AccountSnapshot) bool {
 			return s.State == poller.StateOK && s.New == truth
 		})
+		waitConns(t, d, user, tc.mode+": the check and IDLE connections again", func(c []string) bool { return len(c) == 2 })
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -167,9 +167,12 @@ func TestNetworkLoss(t *testing.T) {
 		t.Logf("flap %d (signal %v): counted %d after %s", i, i%2 == 0, truth, counted(fmt.Sprintf("the count after flap %d", i)).Round(time.Millisecond))
 	}
 	waitConns(t, d, user, "the check and IDLE connections after the flaps", func(c []string) bool { return len(c) == 2 })
+	// A leak per flap would show as 10 or more; the slack of 2 is for
+	// what is alive at one moment and not the next (an IDLE restart, a
+	// poke watcher).
 	waitFor(t, "no more goroutines and open files than before the flaps", 30*time.Second, func() string {
 		g, f := runtime.NumGoroutine(), openFiles(t)
-		if g <= goroutines && f <= fds {
+		if g <= goroutines+2 && f <= fds+2 {
 			return ""
 		}
 		return fmt.Sprintf("%d goroutines (before: %d), %d open files (before: %d)", g, goroutines, f, fds)

@@ -59,7 +59,8 @@ func (p *proxy) handle(c net.Conn) {
 		return
 	}
 	p.mu.Lock()
-	if p.stopped {
+	// Accepted just before set("refuse") closed the port: refused too.
+	if p.stopped || p.mode == "refuse" {
 		p.mu.Unlock()
 		c.Close()
 		s.Close()
