@@ -177,6 +177,7 @@ func TestNetworkLoss(t *testing.T) {
 		}
 		return fmt.Sprintf("%d goroutines (before: %d), %d open files (before: %d)", g, goroutines, f, fds)
 	})
+	t.Logf("after the flaps: %d goroutines (before: %d), %d open files (before: %d)", runtime.NumGoroutine(), goroutines, openFiles(t), fds)
 
 	cancel()
 	if err := <-done; err != nil {
