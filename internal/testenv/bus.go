@@ -3,34 +3,17 @@
 package testenv
 
 import (
-	"bufio"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/godbus/dbus/v5"
-)
 
-// noActivation is a session bus config that auto-starts nothing, so a test
-// decides exactly which services exist.
-const noActivation = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <keep_umask/>
-  <listen>unix:tmpdir=/tmp</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-`
+	"mailsneaker/internal/privatebus"
+)
 
 // SessionBus starts a private dbus-daemon for the test, points
 // DBUS_SESSION_BUS_ADDRESS at it (t.Setenv) and returns its address. With
@@ -38,44 +21,13 @@ const noActivation = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus 
 func SessionBus(t testing.TB, activation bool) string {
 	t.Helper()
 	Need(t, "a D-Bus session bus", "dbus-daemon")
-	cfg := "--session"
-	if !activation {
-		p := filepath.Join(t.TempDir(), "bus.conf")
-		if err := os.WriteFile(p, []byte(noActivation), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cfg = "--config-file=" + p
-	}
-	cmd := exec.Command("dbus-daemon", cfg, "--nofork", "--nopidfile", "--print-address=1")
-	out, err := cmd.StdoutPipe()
+	b, err := privatebus.Start(t.TempDir(), activation)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start dbus-daemon: %v", err)
-	}
-	t.Cleanup(func() {
-		// The bus's activated services are in its process group.
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		cmd.Wait()
-	})
-	line := make(chan string, 1)
-	go func() {
-		s, _ := bufio.NewReader(out).ReadString('\n')
-		line <- strings.TrimSpace(s)
-	}()
-	select {
-	case addr := <-line:
-		if addr == "" {
-			t.Fatal("dbus-daemon printed no address")
-		}
-		t.Setenv("DBUS_SESSION_BUS_ADDRESS", addr)
-		return addr
-	case <-time.After(10 * time.Second):
-		t.Fatal("dbus-daemon printed no address in 10 s")
-	}
-	return ""
+	t.Cleanup(b.Stop)
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", b.Addr)
+	return b.Addr
 }
 
 // Connect opens a private connection to the bus at addr, closed in t.Cleanup.
