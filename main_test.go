@@ -313,18 +313,21 @@ func TestTrayWithoutHostAndSecondInstance(t *testing.T) {
 		}
 		close(lines)
 	}()
-	deadline := time.After(20 * time.Second)
-	for found := false; !found; {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatal("the tray exited early")
+	testenv.Eventually(t, 20*time.Second, func() bool {
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatal("the tray exited early")
+				}
+				if strings.Contains(l, "no system tray found") && strings.Contains(l, "mailsneaker check") {
+					return true
+				}
+			default:
+				return false
 			}
-			found = strings.Contains(l, "no system tray found") && strings.Contains(l, "mailsneaker check")
-		case <-deadline:
-			t.Fatal("the tray never said that there is no tray host")
 		}
-	}
+	}, "the tray to say that there is no tray host")
 	_, errOut, code := c.run("")
 	if code != 1 || !strings.Contains(errOut, "already running") {
 		t.Errorf("second tray: exit %d, stderr %q; want 1 and 'already running'", code, errOut)
@@ -425,20 +428,21 @@ func TestTrayFollowsConfigEdits(t *testing.T) {
 	}()
 	waitLine := func(what string, match func(string) bool) {
 		t.Helper()
-		deadline := time.After(30 * time.Second)
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					t.Fatalf("the tray exited while waiting for %s", what)
+		testenv.Eventually(t, 30*time.Second, func() bool {
+			for {
+				select {
+				case l, ok := <-lines:
+					if !ok {
+						t.Fatalf("the tray exited while waiting for %s", what)
+					}
+					if match(l) {
+						return true
+					}
+				default:
+					return false
 				}
-				if match(l) {
-					return
-				}
-			case <-deadline:
-				t.Fatalf("timed out waiting for %s", what)
 			}
-		}
+		}, "%s", what)
 	}
 	waitLine("the first account's check", func(l string) bool {
 		return strings.Contains(l, "account check failed") && strings.Contains(l, "account=first")

@@ -44,18 +44,11 @@ func Connect(t testing.TB, addr string) *dbus.Conn {
 // WaitName waits until name has an owner on the bus.
 func WaitName(t testing.TB, c *dbus.Conn, name string, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	Eventually(t, timeout, func() bool {
 		var has bool
 		c.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, name).Store(&has)
-		if has {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not appear on the bus in %s", name, timeout)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return has
+	}, "%s to appear on the bus", name)
 }
 
 // GnomeKeyring starts a real gnome-keyring-daemon (Secret Service) on the bus
