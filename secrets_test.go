@@ -29,8 +29,9 @@ import (
 // setup page's HTML after a test and a save is covered in setup/: see
 // browser_test.go and server_test.go.)
 func TestPasswordNeverLeaks(t *testing.T) {
+	t.Parallel()
 	d := testenv.StartDovecot(t)
-	bus := testenv.SessionBus(t, false)
+	bus := testenv.PrivateBus(t, false)
 	testenv.GnomeKeyring(t, bus)
 	c := newCLIEnv(t)
 	home := filepath.Dir(filepath.Dir(c.state)) // holds config, state and runtime dirs

@@ -17,8 +17,20 @@ import (
 
 // SessionBus starts a private dbus-daemon for the test, points
 // DBUS_SESSION_BUS_ADDRESS at it (t.Setenv) and returns its address. With
-// activation false the bus auto-starts no service.
+// activation false the bus auto-starts no service. A test that uses it
+// cannot run in parallel; see PrivateBus.
 func SessionBus(t testing.TB, activation bool) string {
+	t.Helper()
+	addr := PrivateBus(t, activation)
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", addr)
+	return addr
+}
+
+// PrivateBus starts a private dbus-daemon for the test, stopped in
+// t.Cleanup, and returns its address. Unlike SessionBus it leaves the
+// process environment alone, so a test that passes the address to its
+// child processes and connections can run in parallel (t.Parallel).
+func PrivateBus(t testing.TB, activation bool) string {
 	t.Helper()
 	Need(t, "a D-Bus session bus", "dbus-daemon")
 	b, err := privatebus.Start(t.TempDir(), activation)
@@ -26,7 +38,6 @@ func SessionBus(t testing.TB, activation bool) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(b.Stop)
-	t.Setenv("DBUS_SESSION_BUS_ADDRESS", b.Addr)
 	return b.Addr
 }
 
