@@ -153,6 +153,7 @@ func (p *hangProxy) port() int { return p.ln.Addr().(*net.TCPAddr).Port }
 // servers answer again every account returns to StateOK. The accounts run
 // side by side in one Manager, so the test costs one timeout, not four.
 func TestHangsWithDefaultTimeouts(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("waits for the default timeouts (~1 min)")
 	}
