@@ -228,8 +228,13 @@ func (p pauser) Resume() {
 // at once. It returns why there can be no notifications, if so.
 func notify(ctx context.Context, log *slog.Logger, m *poller.Manager, b *notifier.Batcher, resumed <-chan struct{}) error {
 	conn, err := notifier.SessionBus(ctx)
-	if err != nil {
+	if err != nil && !errors.Is(err, notifier.ErrNoBus) { // Windows: toasts, no bus
 		return err
+	}
+	closeConn := func() {
+		if conn != nil {
+			conn.Close()
+		}
 	}
 	var latest atomic.Pointer[poller.Snapshot]
 	n, err := notifier.New(conn, func(action string, note notifier.Note) {
@@ -254,12 +259,12 @@ func notify(ctx context.Context, log *slog.Logger, m *poller.Manager, b *notifie
 		}
 	})
 	if err != nil {
-		conn.Close()
+		closeConn()
 		return err
 	}
 	snaps := m.Snapshots()
 	go func() {
-		defer conn.Close()
+		defer closeConn()
 		defer n.Close()
 		// A tick re-offers the last snapshot, so a note held back by quiet
 		// hours or a pause is shown when they end.
