@@ -267,3 +267,39 @@ Run ` + "`mailsneaker COMMAND -h`" + ` for a command's flags; ` + "`man mailsnea
 		t.Errorf("usage:\n%s\nwant:\n%s", b.String(), want)
 	}
 }
+
+// The fish completion completes, where fish is installed (CI has none).
+func TestFishCompletion(t *testing.T) {
+	fish, err := exec.LookPath("fish")
+	if err != nil {
+		t.Skip("fish not installed")
+	}
+	var b bytes.Buffer
+	Help().Fish(&b)
+	f := filepath.Join(t.TempDir(), "mailsneaker.fish")
+	if err := os.WriteFile(f, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ line, want string }{
+		{"mailsneaker ", "account check demo mark-read"},
+		{"mailsneaker check --", "--account --json"},
+		{"mailsneaker account ", "add list remove"},
+		{"mailsneaker account add --protocol ", "imap pop3"},
+		{"mailsneaker account add --n", "--name --no-verify"},
+	}
+	for _, tt := range tests {
+		out, err := exec.Command(fish, "--no-config", "-c", "source "+shellQuote(f)+"; complete -C "+shellQuote(tt.line)).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%q: %v\n%s", tt.line, err, out)
+		}
+		var got []string
+		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			w, _, _ := strings.Cut(l, "\t")
+			got = append(got, w)
+		}
+		sort.Strings(got)
+		if strings.Join(got, " ") != tt.want {
+			t.Errorf("%q completes to %q, want %q", tt.line, got, tt.want)
+		}
+	}
+}
