@@ -119,9 +119,9 @@ dist: icons docs
 	cp $(ICONS)/hicolor/256x256/apps/mailsneaker.png $$d/mailsneaker.png; \
 	find $$d -exec touch -d @$(EPOCH) {} +; \
 	cd dist/stage && find mailsneaker-$(VERSION)-windows-amd64 | LC_ALL=C sort | \
-		zip -qX -@ ../mailsneaker-$(VERSION)-windows-amd64.zip
+		TZ=UTC zip -qX -@ ../mailsneaker-$(VERSION)-windows-amd64.zip
 	cd dist && sha256sum *.deb *.rpm *.tar.gz *.zip > SHA256SUMS
-	rm -rf dist/stage
+	rm -rf dist/stage dist/nfpm.log
 	@ls -l dist/*.deb dist/*.rpm dist/*.tar.gz dist/*.zip dist/SHA256SUMS
 
 clean:
