@@ -2,6 +2,7 @@ package notifier
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 
@@ -17,6 +18,9 @@ import (
 func SessionBus(ctx context.Context) (*dbus.Conn, error) {
 	return nil, ErrNoBus
 }
+
+// toastGUID is MailSneaker's toast activation COM class.
+const toastGUID = "{7C6D70DF-A352-4DB1-A67A-DEDC0826D56B}"
 
 // Show shows n once as a toast whose clicks nobody answers.
 func Show(ctx context.Context, n Note) error {
@@ -36,6 +40,11 @@ type Notifier struct {
 // The activation callback is process-wide: use one Notifier at a time.
 func New(conn *dbus.Conn, onAction func(action string, n Note)) (*Notifier, error) {
 	t := &toaster{push: pushToast, icon: toastIcon(), onAction: onAction}
+	// Our own COM class for clicks: go-toast's default is shared by every
+	// program built with it, and the last one registered would get our clicks.
+	if err := toast.SetAppData(toast.AppData{AppID: toastAppID, GUID: toastGUID, IconPath: t.icon}); err != nil {
+		return nil, fmt.Errorf("register for toasts: %w", err)
+	}
 	toast.SetActivationCallback(func(args string, _ []toast.UserData) { t.activate(args) })
 	return &Notifier{t: t}, nil
 }
