@@ -15,7 +15,6 @@ import (
 	"mailsneaker/launch"
 	"mailsneaker/notifier"
 	"mailsneaker/poller"
-	"mailsneaker/seen"
 	"mailsneaker/setup"
 	"mailsneaker/tray"
 	"mailsneaker/wake"
@@ -25,9 +24,9 @@ import (
 func runTray(ctx context.Context, env *cli.Env) int {
 	release, err := instance.Lock(env.StateDir, "tray.lock")
 	if errors.Is(err, instance.ErrRunning) {
-		fmt.Fprintln(env.Stderr, "mailsneaker: MailSneaker is already running (look for its icon in the tray); quit it first")
-		return cli.ExitFailed
-	} else if err != nil {
+		err = errors.New("MailSneaker is already running (look for its icon in the tray); quit it first")
+	}
+	if err != nil {
 		fmt.Fprintln(env.Stderr, "mailsneaker:", err)
 		return cli.ExitFailed
 	}
@@ -64,17 +63,16 @@ func runDemo(ctx context.Context, env *cli.Env) int {
 	}
 	defer d.Close()
 	go d.Run(ctx)
-	store, err := seen.Open(dir)
+	denv := *env // the demo's state, and its passwords
+	denv.StateDir = dir
+	denv.Options = func(accounts.Account) *poller.Options {
+		return &poller.Options{Password: d.Password, Logger: env.Logger}
+	}
+	m, err := denv.Manager(d.Accounts)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "mailsneaker:", err)
 		return cli.ExitFailed
 	}
-	m := poller.NewManager(poller.ManagerOptions{
-		Accounts: d.Accounts, Store: store, Logger: env.Logger,
-		CheckerOptions: func(accounts.Account) *poller.Options {
-			return &poller.Options{Password: d.Password, Logger: env.Logger}
-		},
-	})
 	fmt.Fprintln(env.Stderr, "demo: IMAP and POP3 servers on 127.0.0.1 with a new mail every few seconds; Ctrl-C to stop")
 	return serve(ctx, env, m, serveOptions{general: accounts.General{Notify: true}, printCounts: true})
 }
@@ -89,7 +87,6 @@ type serveOptions struct {
 
 // serve runs the manager, notifications and the tray until Quit or ctx ends.
 func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions) int {
-	general, printCounts, settings := so.general, so.printCounts, so.settings
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	managerDone := make(chan error, 1)
@@ -98,19 +95,19 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 
 	host, err := tray.HostAvailable(ctx)
 	if !host {
-		why := ""
-		if err != nil {
-			why = " (" + err.Error() + ")"
+		why := fmt.Sprintf(" (%v)", err)
+		if err == nil {
+			why = ""
 		}
 		fmt.Fprintf(env.Stderr, "no system tray found%s: install a StatusNotifier host (GNOME: the AppIndicator extension); the icon appears when one starts. `mailsneaker check` works without a tray.\n", why)
-		if printCounts {
+		if so.printCounts {
 			go cli.PrintChanges(env.Stdout, m.Snapshots(ctx))
 		}
 	}
 	var pause tray.Pauser // nil, and no Pause submenu, without notifications
 	var batcher *notifier.Batcher
-	if general.Notify {
-		batcher = notifier.NewBatcher(general)
+	if so.general.Notify {
+		batcher = notifier.NewBatcher(so.general)
 		n, err := notifier.Start(ctx, notifier.Options{
 			Batcher: batcher,
 			Open:    func(a poller.AccountSnapshot) { launch.Account(env.Logger, a.Name, a.URL, a.OpenCmd) },
@@ -149,7 +146,7 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 		Pause:        pause,
 		MarkOnServer: m.MarkReadOnServer,
 	}
-	if settings {
+	if so.settings {
 		page := setup.NewLauncher(ctx, setup.Options{ConfigPath: env.ConfigPath, Engine: m, Logger: env.Logger}, opts.Notice)
 		opts.AddAccount = page.Add
 		opts.Accounts = page.Accounts

@@ -155,13 +155,7 @@ func TestNotifierShowAndActions(t *testing.T) {
 
 	// Once the user closed it, the next note is a new notification.
 	emit("NotificationClosed", c2.ID, uint32(2))
-	deadline := time.Now().Add(10 * time.Second)
-	for n.current() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("NotificationClosed not handled")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.Eventually(t, 10*time.Second, func() bool { return n.current() == 0 }, "NotificationClosed to be handled")
 	if err := n.Show(ctx, first); err != nil {
 		t.Fatal(err)
 	}
