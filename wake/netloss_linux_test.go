@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -82,7 +83,8 @@ func link(t *testing.T, state string) {
 //     refused login) within 60 s;
 //   - mail delivered while down: counted soon after the link is back;
 //   - 10 flaps, 0.2–2 s apart, a mail delivered during each: after each
-//     the count is the truth, and in the end there are no more goroutines
+//     the count is the truth, every mail keeps its id (no second
+//     notification), and in the end there are no more goroutines
 //     or open files than before.
 func TestNetworkLoss(t *testing.T) {
 	if !inNetns(t, "TestNetworkLoss") {
@@ -121,9 +123,26 @@ func TestNetworkLoss(t *testing.T) {
 		truth++
 		d.Deliver(t, user, testenv.Message("Ann <ann@example.com>", what, "x"))
 	}
+	// Every mail keeps its id through the outages: one that vanished and
+	// came back, or a second id for a mail, would be notified twice.
+	ids := map[string]bool{}
 	counted := func(what string) time.Duration {
 		t0 := time.Now()
 		waitSnapshot(t, snaps, what, 30*time.Second, func(s poller.AccountSnapshot) bool {
+			if s.New > truth {
+				t.Errorf("%s: %d new, but %d delivered", what, s.New, truth)
+			}
+			if s.State == poller.StateOK {
+				for id := range ids {
+					if !slices.Contains(s.NewIDs, id) {
+						t.Errorf("%s: mail %s is no longer new", what, id)
+						delete(ids, id)
+					}
+				}
+				for _, id := range s.NewIDs {
+					ids[id] = true
+				}
+			}
 			return s.State == poller.StateOK && s.New == truth
 		})
 		return time.Since(t0)
