@@ -31,24 +31,24 @@ const (
 // Account is one mailbox to watch, as written in config.toml. Defaults are
 // already applied to an Account returned by Load.
 type Account struct {
-	Name            string
-	Protocol        Protocol
-	Host            string
-	Port            int
-	Security        Security
-	Username        string
-	Folders         []string      // IMAP only; default ["INBOX"]; AllFolders ("*") stands for every other folder
-	PollInterval    time.Duration // POP3, and IMAP servers without IDLE; ≥ 30s
-	MaxConnections  int           // IMAP: connections held at most, the check connection included; 1-10, default 3
+	Name           string
+	Protocol       Protocol
+	Host           string
+	Port           int
+	Security       Security
+	Username       string
+	Folders        []string      // IMAP only; default ["INBOX"]; AllFolders ("*") stands for every other folder
+	PollInterval   time.Duration // POP3, and IMAP servers without IDLE; ≥ 30s
+	MaxConnections int           // IMAP: connections held at most, the check connection included; 1-10, default 3
 	// FolderPollInterval is how often IMAP folders without an IDLE
 	// connection of their own are checked by STATUS; ≥ 10s, default 2m.
 	FolderPollInterval time.Duration
-	CAFile          string        // extra trusted CAs (PEM), for self-hosted servers
-	PasswordCommand string        // run with sh -c; first line of stdout is the password
-	CountExisting   bool          // POP3: mail on the server at the first check counts as new
-	MarkOnServer    bool          // IMAP: Mark all read also sets \Seen on the server
-	OpenCommand     string        // optional: run when the user clicks one of its mails
-	URL             string        // optional: opened when the user clicks one of its mails
+	CAFile             string // extra trusted CAs (PEM), for self-hosted servers
+	PasswordCommand    string // run with sh -c; first line of stdout is the password
+	CountExisting      bool   // POP3: mail on the server at the first check counts as new
+	MarkOnServer       bool   // IMAP: Mark all read also sets \Seen on the server
+	OpenCommand        string // optional: run when the user clicks one of its mails
+	URL                string // optional: opened when the user clicks one of its mails
 }
 
 // General holds the [general] table of config.toml.
