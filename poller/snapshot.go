@@ -24,6 +24,8 @@ type AccountSnapshot struct {
 	Unread   int         // the server's unseen count (IMAP); -1 for POP3 or unknown
 	Checked  time.Time   // end of the last successful check
 	Notice   string      // a one-off remark for the user ("re-baselined: ...")
+	Pushed   []string    // IMAP folders whose changes the server pushes (IDLE)
+	Polled   []string    // IMAP folders checked by STATUS every folder_poll_interval
 	OpenCmd  string      // account's open_command, if any
 	URL      string      // account's url, if any
 }

@@ -32,6 +32,10 @@ type acctState struct {
 	newChecker func(accounts.Account) Checker
 	cancel     context.CancelFunc
 	poke       chan struct{}
+	// done is closed when the account's goroutine has closed its
+	// connections; a restarted account waits for its predecessor's (after)
+	// so that the two never hold more than max_connections together.
+	done, after chan struct{}
 	snap       AccountSnapshot
 	described  map[string]Mail // envelopes of new mails, by id
 	// seen caches a copy of the account's seen set, so a steady-state
@@ -68,6 +72,7 @@ func newAcctState(a accounts.Account) *acctState {
 	return &acctState{
 		acct: a,
 		poke: make(chan struct{}, 1),
+		done: make(chan struct{}),
 		snap: AccountSnapshot{Name: a.Name, Protocol: string(a.Protocol), Unread: -1,
 			OpenCmd: a.OpenCommand, URL: a.URL},
 	}
@@ -156,6 +161,7 @@ func (m *Manager) apply(st *state, r result) {
 	}
 	as.snap.State, as.snap.Err = StateOK, nil
 	as.snap.Unread = r.inbox.Unread
+	as.snap.Pushed, as.snap.Polled = r.inbox.Pushed, r.inbox.Polled
 	as.snap.Checked = time.Now()
 	as.setNew(d.newIDs)
 }

@@ -17,7 +17,15 @@ func (m *Manager) start(st *state, as *acctState) {
 	st.wg.Add(1)
 	go func() {
 		defer st.wg.Done()
+		defer close(as.done)
 		defer func() { as.checker.Close() }() // the one in use at the end
+		if as.after != nil {
+			select {
+			case <-as.after:
+			case <-ctx.Done():
+				return
+			}
+		}
 		m.loop(ctx, st, as)
 	}()
 }
