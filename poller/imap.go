@@ -243,6 +243,11 @@ func (ck *imapChecker) checkOnce(ctx context.Context, q Query) (*Inbox, error) {
 		return nil, err
 	}
 	ck.watched = folders
+	for f := range ck.folders {
+		if _, ok := statuses[f]; !ok {
+			delete(ck.folders, f) // no longer watched
+		}
+	}
 
 	in := &Inbox{Mails: make(map[string]Mail)}
 	var wanted []*Mail
@@ -250,17 +255,20 @@ func (ck *imapChecker) checkOnce(ctx context.Context, q Query) (*Inbox, error) {
 	in.Pushed, in.Polled = ck.watch.plan(folders)
 	for _, f := range folders {
 		st := statuses[f]
-		in.Unread += int(st.unseen)
-		in.Messages += int(st.messages)
-		reset := false
-		if v, ok := q.Validity[f]; ok && v != st.validity {
-			reset = true
-			in.Reset = append(in.Reset, f)
-		}
+		v, known := q.Validity[f]
+		reset := known && v != st.validity
 		ck.log.Debug("imap STATUS", "folder", f, "messages", st.messages, "unseen", st.unseen, "uidnext", st.uidNext, "modseq", st.modSeq)
 		fs, err := ck.folder(s, f, st, reset, q.Want, &selected)
+		if err != nil && ck.vanished(f, err) {
+			continue // deleted since LIST: the next check lists without it
+		}
 		if err != nil {
 			return nil, err
+		}
+		in.Unread += int(st.unseen)
+		in.Messages += int(st.messages)
+		if reset {
+			in.Reset = append(in.Reset, f)
 		}
 		for j := len(fs.unseen) - 1; j >= 0; j-- {
 			uid := fs.unseen[j]

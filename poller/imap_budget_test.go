@@ -192,6 +192,13 @@ func TestManagerIMAPConnectionBudget(t *testing.T) {
 	if slices.Contains(s.Polled, "Later") {
 		t.Errorf("polled = %q still holds the deleted folder", s.Polled)
 	}
+	// A pushed folder deleted: its IDLE connection ends, the next one
+	// watches F02, and its mail no longer counts.
+	other.delete("F01")
+	s = waitSnap(t, sub, "a pushed folder deleted", count(31)).Accounts[0]
+	if want := []string{"INBOX", "F02"}; !slices.Equal(s.Pushed, want) {
+		t.Errorf("pushed = %q after deleting F01, want %q", s.Pushed, want)
+	}
 	if len(errs) > 0 {
 		t.Errorf("errors while within the limit: %q", errs)
 	}
@@ -205,7 +212,7 @@ func TestManagerIMAPConnectionBudget(t *testing.T) {
 	d.Stop(t)
 	d.Start(t)
 	d.Deliver(t, user, testenv.Message("Bob <bob@example.com>", "after the restart", "x"))
-	waitSnap(t, sub, "a new mail after the restart", newCount("work", 33))
+	waitSnap(t, sub, "a new mail after the restart", newCount("work", 32))
 	stop()
 	open, peak, dialled := cc.stats()
 	if peak > 3 {

@@ -173,6 +173,11 @@ func (ck *imapChecker) statuses(s *imapSession, need func(string) bool) ([]strin
 	var firstErr error
 	for i, cmd := range cmds {
 		data, err := cmd.Wait()
+		if err != nil && ck.vanished(ask[i], err) {
+			ck.log.Debug("imap folder gone since LIST", "folder", ask[i])
+			folders = slices.DeleteFunc(folders, func(f string) bool { return f == ask[i] })
+			continue
+		}
 		if err != nil {
 			if firstErr == nil {
 				firstErr = ck.statusErr(ask[i], err)
@@ -227,4 +232,14 @@ func (ck *imapChecker) list(s *imapSession, opts *imap.StatusOptions, st map[str
 		return nil, err
 	}
 	return listed, nil
+}
+
+// vanished reports whether err is the server refusing folder f that only
+// "*" brought in: it was deleted since the LIST, which is no error.
+func (ck *imapChecker) vanished(f string, err error) bool {
+	var ie *imap.Error
+	if !errors.As(err, &ie) || ie.Type != imap.StatusResponseTypeNo || !imapHasStar(ck.a.Folders) {
+		return false
+	}
+	return !slices.ContainsFunc(ck.a.Folders, func(c string) bool { return imapFolderName(c) == imapFolderName(f) })
 }

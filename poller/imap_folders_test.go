@@ -1,12 +1,16 @@
 package poller
 
 import (
+	"context"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 
 	"mailsneaker/accounts"
+	"mailsneaker/internal/testenv"
 )
 
 func TestIMAPExpandFolders(t *testing.T) {
@@ -83,6 +87,104 @@ func TestIMAPPlanWithinBudget(t *testing.T) {
 			}
 			if len(pushed)+1 > max(tc.max, 1) {
 				t.Errorf("%d IDLE connections and the check connection exceed max_connections %d", len(pushed), tc.max)
+			}
+		})
+	}
+}
+
+// TestIMAPFolderPoll: with room for one IDLE connection (max_connections
+// 2), INBOX is pushed and the other folders are polled on the check
+// connection: STATUS for exactly those, pipelined, or one LIST RETURN
+// (STATUS) where the server has LIST-STATUS. A new mail in a polled folder
+// ends Wait; so does a folder created when folders = ["*"].
+func TestIMAPFolderPoll(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		caps []imap.Cap
+		star bool
+	}{
+		{"STATUS", nil, false},
+		{"star STATUS", nil, true},
+		{"star LIST-STATUS", []imap.Cap{imap.CapListStatus}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := startIMAPMem(t, tc.caps...)
+			for _, f := range []string{"A", "B", "C"} {
+				if err := m.user.Create(f, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			a := m.account()
+			a.Folders = []string{"INBOX", "A", "B", "C"}
+			if tc.star {
+				a.Folders = []string{accounts.AllFolders}
+			}
+			a.MaxConnections = 2
+			a.FolderPollInterval = 20 * time.Millisecond
+			rec := &imapRecorder{}
+			ck := NewIMAP(a, imapOptions(rec, "secret")).(*imapChecker)
+			defer ck.Close()
+			in := mustCheck(t, ck, Query{})
+			if !reflect.DeepEqual(in.Pushed, []string{"INBOX"}) || !reflect.DeepEqual(in.Polled, []string{"A", "B", "C"}) {
+				t.Fatalf("pushed %q, polled %q; want INBOX; A, B, C", in.Pushed, in.Polled)
+			}
+
+			wait := func(what string, change func()) string {
+				t.Helper()
+				rec.reset()
+				errc := make(chan error, 1)
+				go func() { errc <- ck.Wait(context.Background(), time.Hour) }()
+				// Two polls that find nothing, then the change.
+				if tc.star && len(tc.caps) > 0 {
+					waitFor(t, "two folder polls", func() bool { return rec.count("LIST") >= 2 })
+				} else {
+					waitFor(t, "two folder polls", func() bool { return rec.count("STATUS") >= 6 })
+				}
+				select {
+				case err := <-errc:
+					t.Fatalf("Wait returned %v before anything changed", err)
+				default:
+				}
+				change()
+				select {
+				case err := <-errc:
+					if err != nil {
+						t.Fatalf("Wait: %v", err)
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatalf("Wait did not return within 10 s of %s", what)
+				}
+				rec.mu.Lock()
+				defer rec.mu.Unlock()
+				return rec.written.String()
+			}
+			polls := wait("a new mail in C", func() { m.add(t, "C", testenv.Message("a@example.com", "one", "x")) })
+			statuses, lists := strings.Count(polls, " STATUS "), strings.Count(polls, " LIST ")
+			if in := mustCheck(t, ck, Query{}); in.Unread != 1 {
+				t.Fatalf("unread %d, want 1", in.Unread)
+			}
+			// Every poll asked about the polled folders only.
+			if strings.Contains(polls, "STATUS INBOX") {
+				t.Errorf("a folder poll asked about the pushed INBOX:\n%s", polls)
+			}
+			switch {
+			case tc.star && len(tc.caps) > 0:
+				if statuses != 0 || lists < 2 || !strings.Contains(polls, "RETURN (STATUS") {
+					t.Errorf("%d STATUS and %d LIST commands; want LIST RETURN (STATUS ...) alone:\n%s", statuses, lists, polls)
+				}
+			case statuses < 6 || statuses%3 != 0:
+				t.Errorf("%d STATUS commands; want 3 per poll:\n%s", statuses, polls)
+			}
+			if !tc.star {
+				return
+			}
+			wait("a new folder", func() {
+				if err := m.user.Create("D", nil); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if in := mustCheck(t, ck, Query{}); !reflect.DeepEqual(in.Polled, []string{"A", "B", "C", "D"}) {
+				t.Fatalf("polled %q after D was created", in.Polled)
 			}
 		})
 	}

@@ -146,6 +146,10 @@ func (ck *imapChecker) idle(ctx context.Context, folder string, expect imapStatu
 		if ctx.Err() != nil {
 			return nil
 		}
+		if ck.vanished(folder, err) {
+			ck.notify(folder, "gone") // the check lists the folders anew
+			return nil
+		}
 		return ck.statusErr(folder, imapNetErr(ck.a, "EXAMINE "+folder, err))
 	}
 	if expect.validity != 0 && (sel.UIDValidity != expect.validity || sel.UIDNext != expect.uidNext ||

@@ -91,6 +91,11 @@ func (w imapIdleStatus) wait(ctx context.Context, d time.Duration) error {
 			return nil
 		case <-ck.dead:
 			if err := ck.reapIdlers(); err != nil {
+				// Servers close the IDLE connection of a deleted folder:
+				// with "*" that is a change of the folder list, not an error.
+				if imapHasStar(ck.a.Folders) && ck.polledChanged(ctx, nil) {
+					return nil
+				}
 				return err
 			}
 		case <-tick:
