@@ -35,10 +35,10 @@ type acctState struct {
 	// done is closed when the account's goroutine has closed its
 	// connections; a restarted account waits for its predecessor's (after)
 	// so that the two never hold more than max_connections together.
-	done       chan struct{}
-	after      chan struct{}
-	snap       AccountSnapshot
-	described  map[string]Mail // envelopes of new mails, by id
+	done      chan struct{}
+	after     chan struct{}
+	snap      AccountSnapshot
+	described map[string]Mail // envelopes of new mails, by id
 	// seen caches a copy of the account's seen set, so a steady-state
 	// check copies nothing; it is replaced, never modified, so a Query
 	// handed to the account goroutine may keep reading it.
