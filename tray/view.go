@@ -257,6 +257,11 @@ func accountItem(a poller.AccountSnapshot, st ViewState) Item {
 	}
 	it.Children = append(it.Children,
 		Item{Label: lastChecked(a.Checked, st.Now), Disabled: true},
+	)
+	if l := foldersLine(a); l != "" {
+		it.Children = append(it.Children, Item{Label: l, Disabled: true})
+	}
+	it.Children = append(it.Children,
 		Item{Label: "Check now", Action: Action{Kind: ActCheckNow, Account: a.Name}},
 		Item{Label: "Mark read", Disabled: a.New == 0, Action: Action{Kind: ActMarkRead, Account: a.Name}},
 	)
