@@ -1,0 +1,33 @@
+package accounts
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestEditKeepsConnectionBudget: the account editor writes max_connections
+// and folder_poll_interval when they differ from the defaults, and a
+// default account gets neither.
+func TestEditKeepsConnectionBudget(t *testing.T) {
+	path := writeConfig(t, "")
+	a := Account{Name: "work", Protocol: IMAP, Host: "h", Username: "u"}.WithDefaults()
+	if err := AddAccount(path, a); err != nil {
+		t.Fatal(err)
+	}
+	if got := readConfig(t, path); strings.Contains(got, "max_connections") || strings.Contains(got, "folder_poll_interval") {
+		t.Errorf("defaults written:\n%s", got)
+	}
+	a.MaxConnections, a.FolderPollInterval, a.Folders = 5, 45*time.Second, []string{"INBOX", AllFolders}
+	if err := UpdateAccount(path, "work", a); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := cfg.Accounts[0]
+	if got.MaxConnections != 5 || got.FolderPollInterval != 45*time.Second || len(got.Folders) != 2 || got.Folders[1] != "*" {
+		t.Errorf("read back max_connections %d, folder_poll_interval %v, folders %q\n%s", got.MaxConnections, got.FolderPollInterval, got.Folders, readConfig(t, path))
+	}
+}
