@@ -99,6 +99,11 @@ func (st *state) query(name string) Query {
 	if as.acct.Protocol == accounts.IMAP {
 		q.Validity = validities(dismissed)
 	}
+	if as.acct.Protocol == accounts.POP3 && !dismissed.Baselined && (!as.acct.CountExisting || st.store.Reset()) {
+		// This check takes the mail on the server as seen (decide): none
+		// of it is shown, so none of its headers is fetched (no TOP).
+		q.Want = nil
+	}
 	return q
 }
 
