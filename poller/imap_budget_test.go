@@ -162,7 +162,7 @@ func TestManagerIMAPConnectionBudget(t *testing.T) {
 			return newCount("work", n)(s)
 		}
 	}
-	_, sub, stop := startManager(t, ManagerOptions{Accounts: []accounts.Account{a}, Store: mustOpenStore(t, t.TempDir()),
+	m, sub, stop := startManager(t, ManagerOptions{Accounts: []accounts.Account{a}, Store: mustOpenStore(t, t.TempDir()),
 		CheckerOptions: opts, BackoffMin: 50 * time.Millisecond, BackoffMax: 500 * time.Millisecond})
 
 	s := waitSnap(t, sub, "all 30 folders counted", count(30)).Accounts[0]
@@ -195,7 +195,8 @@ func TestManagerIMAPConnectionBudget(t *testing.T) {
 	// A pushed folder deleted: its IDLE connection ends, the next one
 	// watches F02, and its mail no longer counts.
 	other.delete("F01")
-	s = waitSnap(t, sub, "a pushed folder deleted", count(31)).Accounts[0]
+	shown := waitSnap(t, sub, "a pushed folder deleted", count(31))
+	s = shown.Accounts[0]
 	if want := []string{"INBOX", "F02"}; !slices.Equal(s.Pushed, want) {
 		t.Errorf("pushed = %q after deleting F01, want %q", s.Pushed, want)
 	}
@@ -207,12 +208,23 @@ func TestManagerIMAPConnectionBudget(t *testing.T) {
 		t.Errorf("at most %d connections were open at once, want exactly max_connections = 3", peak)
 	}
 
+	// Mark read on server goes over the check connection: no fourth one.
+	if n, err := m.MarkReadOnServer(context.Background(), shown, "work"); err != nil || n != 31 {
+		t.Fatalf("MarkReadOnServer = %d, %v; want 31", n, err)
+	}
+	waitSnap(t, sub, "nothing new or unread after Mark read on server", func(s Snapshot) bool {
+		return count(0)(s) && s.Accounts[0].Unread == 0
+	})
+	if _, peak, _ := cc.stats(); peak != 3 {
+		t.Errorf("at most %d connections were open at once after Mark read on server, want 3", peak)
+	}
+
 	// A server restart drops every connection; reconnecting stays within
 	// the budget, and mail that came meanwhile counts.
 	d.Stop(t)
 	d.Start(t)
 	d.Deliver(t, user, testenv.Message("Bob <bob@example.com>", "after the restart", "x"))
-	waitSnap(t, sub, "a new mail after the restart", newCount("work", 32))
+	waitSnap(t, sub, "a new mail after the restart", newCount("work", 1))
 	stop()
 	open, peak, dialled := cc.stats()
 	if peak > 3 {

@@ -34,7 +34,7 @@ func (m *Manager) MarkReadOnce(ctx context.Context, account string, onServer boo
 			flag = append(flag, a)
 		}
 	}
-	return snap, n, m.flagOnServer(st.ctx, flag, snap, false)
+	return snap, n, m.flagOnServer(st.ctx, flag, snap, nil)
 }
 
 func (m *Manager) checkAll(st *state) {

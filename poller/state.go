@@ -37,6 +37,7 @@ type acctState struct {
 	// so that the two never hold more than max_connections together.
 	done      chan struct{}
 	after     chan struct{}
+	marks     chan markJob // Mark read on server, run by the account's goroutine
 	snap      AccountSnapshot
 	described map[string]Mail // envelopes of new mails, by id
 	// seen caches a copy of the account's seen set, so a steady-state
@@ -71,9 +72,10 @@ func (m *Manager) addAccount(st *state, a accounts.Account) {
 
 func newAcctState(a accounts.Account) *acctState {
 	return &acctState{
-		acct: a,
-		poke: make(chan struct{}, 1),
-		done: make(chan struct{}),
+		acct:  a,
+		poke:  make(chan struct{}, 1),
+		done:  make(chan struct{}),
+		marks: make(chan markJob, 4),
 		snap: AccountSnapshot{Name: a.Name, Protocol: string(a.Protocol), Unread: -1,
 			OpenCmd: a.OpenCommand, URL: a.URL},
 	}

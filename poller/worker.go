@@ -35,6 +35,7 @@ func (m *Manager) start(st *state, as *acctState) {
 func (m *Manager) loop(ctx context.Context, st *state, as *acctState) {
 	fails := 0
 	for {
+		m.runMarks(ctx, as)
 		q, ok := m.query(ctx, as.acct.Name)
 		if !ok {
 			return
@@ -163,4 +164,51 @@ func sleep(ctx context.Context, d time.Duration, poke <-chan struct{}) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// markJob asks an account's goroutine to set \Seen on the server on ids.
+type markJob struct {
+	ids   []string
+	reply chan markResult // buffered
+}
+
+type markResult struct {
+	n   int
+	err error
+}
+
+// seenMarker is a checker that can set \Seen over a connection it keeps.
+type seenMarker interface {
+	MarkSeen(ctx context.Context, ids []string) (int, error)
+}
+
+// runMarks runs the queued Mark read on server jobs, over the checker's own
+// connection where it has one, so the account stays within max_connections.
+func (m *Manager) runMarks(ctx context.Context, as *acctState) {
+	for {
+		select {
+		case j := <-as.marks:
+			n, err := safeMark(ctx, m, as, j.ids)
+			j.reply <- markResult{n, err}
+		default:
+			return
+		}
+	}
+}
+
+// safeMark is safeCheck for a markJob.
+func safeMark(ctx context.Context, m *Manager, as *acctState, ids []string) (n int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			n, err = 0, recovered(m.log, as, "mark", r)
+		}
+	}()
+	if sm, ok := as.checker.(seenMarker); ok {
+		return sm.MarkSeen(ctx, ids)
+	}
+	var o *Options
+	if m.o.CheckerOptions != nil {
+		o = m.o.CheckerOptions(as.acct)
+	}
+	return MarkSeenOnServer(ctx, as.acct, o, ids)
 }
