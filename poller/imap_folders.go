@@ -54,13 +54,7 @@ func imapHasStar(folders []string) bool {
 // replaced by every listed selectable folder that conf does not name and
 // that is not special (sorted). Duplicates are dropped.
 func imapExpand(conf []string, listed []imapListed) []string {
-	byName := true
-	for _, l := range listed {
-		if slices.ContainsFunc(l.attrs, func(a imap.MailboxAttr) bool { return slices.Contains(imapSpecialAttrs, a) }) {
-			byName = false
-			break
-		}
-	}
+	byName := imapMarksNone(listed)
 	named := map[string]bool{}
 	for _, f := range conf {
 		named[imapFolderName(f)] = true
@@ -89,6 +83,17 @@ func imapExpand(conf []string, listed []imapListed) []string {
 		}
 	}
 	return out
+}
+
+// imapMarksNone reports whether no listed folder has a SPECIAL-USE
+// attribute: then the special folders are told by their names.
+func imapMarksNone(listed []imapListed) bool {
+	for _, l := range listed {
+		if slices.ContainsFunc(l.attrs, func(a imap.MailboxAttr) bool { return slices.Contains(imapSpecialAttrs, a) }) {
+			return false
+		}
+	}
+	return true
 }
 
 // imapSkip reports whether "*" leaves l out.

@@ -189,3 +189,40 @@ func TestIMAPFolderPoll(t *testing.T) {
 		})
 	}
 }
+
+func TestIMAPFoldersMarksSpecial(t *testing.T) {
+	l := func(name string, attrs ...imap.MailboxAttr) imapListed {
+		return imapListed{name: name, delim: '/', attrs: attrs}
+	}
+	got := imapFolders([]imapListed{
+		l("Work"), l("[Gmail]", imap.MailboxAttrNoSelect), l("[Gmail]/All Mail", imap.MailboxAttrAll),
+		l("inbox"), l("Spam"), l("Work"),
+	})
+	want := []Folder{{Name: "INBOX"}, {Name: "Spam"}, {Name: "Work"}, {Name: "[Gmail]/All Mail", Special: true}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("imapFolders = %+v, want %+v", got, want)
+	}
+}
+
+// TestIMAPListFolderInfoDovecot: against Dovecot, which marks no folder
+// SPECIAL-USE unless configured, the special folders are told by name.
+func TestIMAPListFolderInfoDovecot(t *testing.T) {
+	x := newIMAPDovecot(t)
+	for _, f := range []string{"Junk", "Work", "Sent Items"} {
+		x.d.Doveadm(t, "mailbox", "create", "-u", x.user, f)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	got, err := ListFolderInfo(ctx, x.account(accounts.TLS), x.options(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Folder{{Name: "INBOX"}, {Name: "Junk", Special: true}, {Name: "Sent Items", Special: true}, {Name: "Work"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ListFolderInfo = %+v, want %+v", got, want)
+	}
+	names, err := ListFolders(ctx, x.account(accounts.TLS), x.options(nil))
+	if err != nil || !reflect.DeepEqual(names, []string{"INBOX", "Junk", "Sent Items", "Work"}) {
+		t.Errorf("ListFolders = %q, %v", names, err)
+	}
+}

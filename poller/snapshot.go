@@ -25,7 +25,7 @@ type AccountSnapshot struct {
 	Checked  time.Time   // end of the last successful check
 	Notice   string      // a one-off remark for the user ("re-baselined: ...")
 	Pushed   []string    // IMAP folders whose changes the server pushes (IDLE)
-	Polled   []string    // IMAP folders checked by STATUS every folder_poll_interval
+	Polled   []string    // IMAP folders checked by STATUS (folder_poll_interval; poll_interval without IDLE)
 	OpenCmd  string      // account's open_command, if any
 	URL      string      // account's url, if any
 }
