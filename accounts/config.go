@@ -218,6 +218,14 @@ func (ra rawAccount) account() (Account, []*ConfigError) {
 			a.PollInterval = d
 		}
 	}
+	// Only as written: an account edited from imap to pop3 carries the
+	// imap defaults, which the editor then leaves out.
+	if ra.MaxConnections != nil && a.Protocol == POP3 {
+		bad("max_connections", "max_connections is only for imap accounts (pop3 uses one connection): remove it")
+	}
+	if ra.FolderPoll != nil && a.Protocol == POP3 {
+		bad("folder_poll_interval", "folder_poll_interval is only for imap accounts (a pop3 mailbox has no folders): remove it")
+	}
 	if ra.MaxConnections != nil {
 		if n := *ra.MaxConnections; n < 1 || n > MaxMaxConnections {
 			bad("max_connections", "max_connections %d is out of range (use 1-%d, or leave it out for %d)", n, MaxMaxConnections, DefaultMaxConnections)

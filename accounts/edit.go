@@ -284,9 +284,9 @@ func tomlValue(a Account, key string) (v string, ok bool) {
 	case "poll_interval":
 		return quote(formatDuration(a.PollInterval)), a.PollInterval != 0
 	case "max_connections":
-		return strconv.Itoa(a.MaxConnections), a.MaxConnections != 0
+		return strconv.Itoa(a.MaxConnections), a.MaxConnections != 0 && a.Protocol != POP3
 	case "folder_poll_interval":
-		return quote(formatDuration(a.FolderPollInterval)), a.FolderPollInterval != 0
+		return quote(formatDuration(a.FolderPollInterval)), a.FolderPollInterval != 0 && a.Protocol != POP3
 	case "ca_file":
 		return str(a.CAFile)
 	case "password_command":

@@ -145,12 +145,6 @@ func (a Account) problems(dir string) []*ConfigError {
 	if a.FolderPollInterval != 0 && a.FolderPollInterval < MinFolderPollInterval {
 		bad("folder_poll_interval", "folder_poll_interval %q is too short (use at least %q)", formatDuration(a.FolderPollInterval), formatDuration(MinFolderPollInterval))
 	}
-	if a.Protocol == POP3 && a.MaxConnections != 0 {
-		bad("max_connections", "max_connections is only for imap accounts (pop3 uses one connection): remove it")
-	}
-	if a.Protocol == POP3 && a.FolderPollInterval != 0 {
-		bad("folder_poll_interval", "folder_poll_interval is only for imap accounts (a pop3 mailbox has no folders): remove it")
-	}
 	if a.CAFile != "" {
 		if msg := caFileProblem(resolvePath(dir, a.CAFile)); msg != "" {
 			bad("ca_file", "ca_file %q %s", a.CAFile, msg)
