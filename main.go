@@ -1,11 +1,7 @@
 // Command mailsneaker is a system-tray mail notifier: it watches IMAP and
 // POP3 accounts and shows how many new mails there are.
-//
-//	mailsneaker                 run the tray
-//	mailsneaker demo            run the tray on built-in demo servers
-//	mailsneaker check [--json]  check once and print the new mail
-//	mailsneaker mark-read       check once and mark what is new as read
-//	mailsneaker account add|list|remove
+// Its commands and flags are listed once, in cli.Help: `mailsneaker -h`
+// and the man page are made from that.
 package main
 
 import (
@@ -17,13 +13,14 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
-	"mailsneaker/accounts"
 	"mailsneaker/cli"
 )
 
 // version is stamped at build time: -ldflags "-X main.version=v1.2.3".
+// Without it, cli.Version asks the build info.
 var version = "dev"
 
 func main() {
@@ -39,24 +36,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	verbose := fs.Bool("v", false, "debug logs")
 	showVersion := fs.Bool("version", false, "print the version")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, `usage: mailsneaker [-v] [command]
-commands:
-  (none)          run the tray
-  demo            run the tray on built-in demo servers with mail arriving
-  check [--json] [--account NAME]
-                  check once; print the new mail (exit 1 if an account failed)
-  mark-read [--account NAME]
-                  check once, then mark what is new as read
-  account add|list|remove
-                  manage accounts (passwords go to the OS keychain)
-`)
+		cli.Help().Usage(stderr)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return cli.ExitUsage
 	}
 	if *showVersion {
-		fmt.Fprintln(stdout, "mailsneaker", version)
+		bi, ok := debug.ReadBuildInfo()
+		fmt.Fprintln(stdout, "mailsneaker", cli.Version(version, bi, ok))
 		return cli.ExitOK
 	}
 	level := slog.LevelInfo
@@ -68,7 +56,7 @@ commands:
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	env, err := newEnv(stdin, stdout, stderr, logger)
+	env, err := cli.NewEnv(stdin, stdout, stderr, logger)
 	if err != nil {
 		fmt.Fprintln(stderr, "mailsneaker:", err)
 		return cli.ExitUsage
@@ -92,17 +80,4 @@ commands:
 	fmt.Fprintf(stderr, "mailsneaker: unknown command %q\n", cmd)
 	fs.Usage()
 	return cli.ExitUsage
-}
-
-func newEnv(stdin io.Reader, stdout, stderr io.Writer, logger *slog.Logger) (*cli.Env, error) {
-	cfgPath, err := accounts.DefaultConfigPath()
-	if err != nil {
-		return nil, err
-	}
-	stateDir, err := accounts.StateDir()
-	if err != nil {
-		return nil, err
-	}
-	return &cli.Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Logger: logger,
-		ConfigPath: cfgPath, StateDir: stateDir, Keychain: &accounts.Keychain{}}, nil
 }

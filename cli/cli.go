@@ -38,6 +38,21 @@ type Env struct {
 	Options func(a accounts.Account) *poller.Options
 }
 
+// NewEnv is the env of a real run: the user's config and state paths and
+// the OS keychain.
+func NewEnv(stdin io.Reader, stdout, stderr io.Writer, logger *slog.Logger) (*Env, error) {
+	cfgPath, err := accounts.DefaultConfigPath()
+	if err != nil {
+		return nil, err
+	}
+	stateDir, err := accounts.StateDir()
+	if err != nil {
+		return nil, err
+	}
+	return &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Logger: logger,
+		ConfigPath: cfgPath, StateDir: stateDir, Keychain: &accounts.Keychain{}}, nil
+}
+
 // CheckerOptions gives the checker options of a: its password from the
 // keychain or password_command, and the env's logger.
 func (e *Env) CheckerOptions(a accounts.Account) *poller.Options {
@@ -46,7 +61,7 @@ func (e *Env) CheckerOptions(a accounts.Account) *poller.Options {
 	}
 	return &poller.Options{
 		Password: func(ctx context.Context) (string, error) { return accounts.Password(ctx, a, e.Keychain) },
-		Logger:   e.Logger.With("account", a.Name),
+		Logger:   e.Logger, // the checkers name the account on their lines
 	}
 }
 
@@ -70,6 +85,12 @@ func (e *Env) manager(cfg *accounts.Config, only string) (*poller.Manager, error
 		}
 		accts = []accounts.Account{a}
 	}
+	return e.Manager(accts)
+}
+
+// Manager opens the seen set, warns on stderr when it had to be recovered,
+// and makes a manager for accts with the env's checker options.
+func (e *Env) Manager(accts []accounts.Account) (*poller.Manager, error) {
 	store, err := seen.Open(e.StateDir)
 	if err != nil {
 		return nil, runFailure{fmt.Errorf("open the seen-mail state: %w", err)}

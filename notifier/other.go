@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !windows
 
 package notifier
 
@@ -10,12 +10,12 @@ import (
 	"github.com/godbus/dbus/v5"
 )
 
-// This file is the no-op for systems other than Linux: desktop
-// notifications are implemented only over org.freedesktop.Notifications.
+// This file is the no-op for systems other than Linux (D-Bus) and Windows
+// (toasts), e.g. macOS.
 // The tray's badge still shows the count.
 
-// SessionBus reports that there is no session bus to use on this system.
-func SessionBus(ctx context.Context) (*dbus.Conn, error) {
+// Start reports that there are no desktop notifications on this system.
+func Start(ctx context.Context, o Options) (*Loop, error) {
 	return nil, fmt.Errorf("desktop notifications are not implemented on %s", runtime.GOOS)
 }
 

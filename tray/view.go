@@ -56,6 +56,20 @@ const (
 	ActAccounts                 // Options.Accounts
 )
 
+var actionNames = [...]string{
+	ActNone: "none", ActMarkRead: "markread", ActCheckNow: "checknow", ActOpenMail: "openmail",
+	ActAddAccount: "addaccount", ActQuit: "quit", ActAutostart: "autostart", ActPauseHour: "pausehour",
+	ActPauseTomorrow: "pausetomorrow", ActResume: "resume", ActMarkOnServer: "markonserver", ActAccounts: "accounts",
+}
+
+// String names the kind in logs and test goldens: "checknow", not "2".
+func (k ActionKind) String() string {
+	if k >= 0 && int(k) < len(actionNames) {
+		return actionNames[k]
+	}
+	return fmt.Sprintf("ActionKind(%d)", int(k))
+}
+
 // Action is what a click on an item does.
 type Action struct {
 	Kind    ActionKind
