@@ -120,6 +120,7 @@ func (oc *otherClient) append(folder, subject string) {
 // created and deleted on the server are followed, and the account never
 // holds more than max_connections (3), not even across a server restart.
 func TestManagerIMAPConnectionBudget(t *testing.T) {
+	t.Parallel()
 	d := testenv.StartDovecot(t)
 	user, pw := d.AddUser(t)
 	other := dialOtherClient(t, d, user, pw, 6)

@@ -98,6 +98,7 @@ func TestIMAPPlanWithinBudget(t *testing.T) {
 // (STATUS) where the server has LIST-STATUS. A new mail in a polled folder
 // ends Wait; so does a folder created when folders = ["*"].
 func TestIMAPFolderPoll(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		caps []imap.Cap
@@ -207,6 +208,7 @@ func TestIMAPFoldersMarksSpecial(t *testing.T) {
 // TestIMAPListFolderInfoDovecot: against Dovecot, which marks no folder
 // SPECIAL-USE unless configured, the special folders are told by name.
 func TestIMAPListFolderInfoDovecot(t *testing.T) {
+	t.Parallel()
 	x := newIMAPDovecot(t)
 	for _, f := range []string{"Junk", "Work", "Sent Items"} {
 		x.d.Doveadm(t, "mailbox", "create", "-u", x.user, f)

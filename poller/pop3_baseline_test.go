@@ -13,6 +13,7 @@ import (
 // the mail on the server as seen and shows none of it, so it fetches no
 // header; mail that comes later is described (TOP) as before.
 func TestManagerPOP3BaselineSendsNoTop(t *testing.T) {
+	t.Parallel()
 	d := testenv.StartDovecot(t)
 	user, pw := d.AddUser(t)
 	for i := range 3 {
