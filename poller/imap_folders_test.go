@@ -70,18 +70,24 @@ func TestIMAPPlanWithinBudget(t *testing.T) {
 		max            int
 		caps           imap.CapSet
 		pushed, polled []string
+		folders        []string // nil: Work, Lists, INBOX, Family
 	}{
-		{"default 3", 3, idle, []string{"INBOX", "Work"}, []string{"Lists", "Family"}},
-		{"one: check only", 1, idle, []string{}, []string{"INBOX", "Work", "Lists", "Family"}},
-		{"two", 2, idle, []string{"INBOX"}, []string{"Work", "Lists", "Family"}},
-		{"room for all", 10, idle, []string{"INBOX", "Work", "Lists", "Family"}, []string{}},
-		{"exactly all", 5, idle, []string{"INBOX", "Work", "Lists", "Family"}, []string{}},
-		{"no IDLE", 10, imap.CapSet{imap.CapIMAP4rev1: {}}, []string{}, []string{"INBOX", "Work", "Lists", "Family"}},
+		{"default 3", 3, idle, []string{"INBOX", "Work"}, []string{"Lists", "Family"}, nil},
+		{"one: check only", 1, idle, []string{}, []string{"INBOX", "Work", "Lists", "Family"}, nil},
+		{"two", 2, idle, []string{"INBOX"}, []string{"Work", "Lists", "Family"}, nil},
+		{"room for all", 10, idle, []string{"INBOX", "Work", "Lists", "Family"}, []string{}, nil},
+		{"exactly all", 5, idle, []string{"INBOX", "Work", "Lists", "Family"}, []string{}, nil},
+		{"inbox as written", 2, idle, []string{"inbox"}, []string{"Work"}, []string{"Work", "inbox"}},
+		{"no IDLE", 10, imap.CapSet{imap.CapIMAP4rev1: {}}, []string{}, []string{"INBOX", "Work", "Lists", "Family"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ck := NewIMAP(accounts.Account{Protocol: accounts.IMAP, MaxConnections: tc.max}, nil).(*imapChecker)
 			ck.caps = tc.caps
-			pushed, polled := ck.watch.plan(folders)
+			fs := folders
+			if tc.folders != nil {
+				fs = tc.folders
+			}
+			pushed, polled := ck.watch.plan(fs)
 			if !reflect.DeepEqual(pushed, tc.pushed) || !reflect.DeepEqual(polled, tc.polled) {
 				t.Errorf("plan = %q, %q; want %q, %q", pushed, polled, tc.pushed, tc.polled)
 			}

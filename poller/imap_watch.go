@@ -30,7 +30,8 @@ type imapWatch interface {
 func imapPlanOrder(folders []string) []string {
 	out := slices.Clone(folders)
 	if i := slices.IndexFunc(out, func(f string) bool { return imapFolderName(f) == "INBOX" }); i > 0 {
-		out = slices.Insert(slices.Delete(out, i, i+1), 0, "INBOX")
+		inbox := out[i] // as written: the ids of its mail hold it
+		out = slices.Insert(slices.Delete(out, i, i+1), 0, inbox)
 	}
 	return out
 }
