@@ -113,18 +113,15 @@ func (oc *otherClient) append(folder, subject string) {
 	}
 }
 
-// TestManagerIMAPConnectionBudget watches INBOX and 29 folders (folders =
-// ["*"]) on a Dovecot with its default limit of 10 connections per user
-// and IP, while another client holds 6 of them. Every folder counts, new
-// mail shows by IDLE in INBOX and by the folder poll elsewhere, folders
-// created and deleted on the server are followed, and the account never
-// holds more than max_connections (3), not even across a server restart.
-func TestManagerIMAPConnectionBudget(t *testing.T) {
-	t.Parallel()
-	d := testenv.StartDovecot(t)
-	user, pw := d.AddUser(t)
-	other := dialOtherClient(t, d, user, pw, 6)
-	var folders []string
+// budgetDovecot is a Dovecot user with INBOX and 29 folders F01..F29, one
+// unseen mail in each, plus junk, trash, sent and drafts folders (one mail
+// each, not to be counted), and another client of the user holding 6
+// connections.
+func budgetDovecot(t *testing.T) (d *testenv.Dovecot, user, pw string, other *otherClient, folders []string) {
+	t.Helper()
+	d = testenv.StartDovecot(t)
+	user, pw = d.AddUser(t)
+	other = dialOtherClient(t, d, user, pw, 6)
 	for i := 1; i <= 29; i++ {
 		f := fmt.Sprintf("F%02d", i)
 		folders = append(folders, f)
@@ -139,6 +136,18 @@ func TestManagerIMAPConnectionBudget(t *testing.T) {
 	for _, f := range folders {
 		other.append(f, "old in "+f)
 	}
+	return d, user, pw, other, folders
+}
+
+// TestManagerIMAPConnectionBudget watches INBOX and 29 folders (folders =
+// ["*"]) on a Dovecot with its default limit of 10 connections per user
+// and IP, while another client holds 6 of them. Every folder counts, new
+// mail shows by IDLE in INBOX and by the folder poll elsewhere, folders
+// created and deleted on the server are followed, and the account never
+// holds more than max_connections (3), not even across a server restart.
+func TestManagerIMAPConnectionBudget(t *testing.T) {
+	t.Parallel()
+	d, user, pw, other, folders := budgetDovecot(t)
 
 	a := dovecotAccount(d, "work", accounts.IMAP, user)
 	a.Folders = []string{accounts.AllFolders}
@@ -235,4 +244,65 @@ func TestManagerIMAPConnectionBudget(t *testing.T) {
 		t.Errorf("%d connections still open after Run returned", open)
 	}
 	t.Logf("%d connections dialled in all, at most %d at once", dialled, peak)
+}
+
+// TestSoakIMAPConnectionBudget keeps the 30-folder account of
+// TestManagerIMAPConnectionBudget running beside the other client's 6
+// connections, with mail delivered in turn to INBOX (pushed) and to a
+// polled folder: every mail shows, no check fails, and the account never
+// holds more than max_connections. 20 deliveries with a 1 s folder poll; 10
+// minutes with the configurable minimum of 10 s under MAILSNEAKER_SOAK=1.
+func TestSoakIMAPConnectionBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a long run")
+	}
+	t.Parallel()
+	d, user, pw, other, folders := budgetDovecot(t)
+	a := dovecotAccount(d, "work", accounts.IMAP, user)
+	a.Folders = []string{accounts.AllFolders}
+	a.FolderPollInterval = time.Second
+	deliveries, until := 20, time.Time{}
+	if testenv.Soak() {
+		a.FolderPollInterval = accounts.MinFolderPollInterval
+		deliveries, until = 1<<30, time.Now().Add(10*time.Minute)
+	}
+	var cc connCounter
+	opts := func(acc accounts.Account) *Options {
+		o := dovecotOptions(d, pw)(acc)
+		o.Dial = cc.dial
+		return o
+	}
+	var errs []string
+	count := func(n int) func(Snapshot) bool {
+		return func(s Snapshot) bool {
+			for _, as := range s.Accounts {
+				if as.State == StateError {
+					errs = append(errs, as.Err.Error())
+				}
+			}
+			return newCount("work", n)(s)
+		}
+	}
+	_, sub, stop := startManager(t, ManagerOptions{Accounts: []accounts.Account{a}, Store: mustOpenStore(t, t.TempDir()),
+		CheckerOptions: opts})
+	waitSnap(t, sub, "all 30 folders counted", count(30))
+	n := 30
+	for i := 0; i < deliveries && (until.IsZero() || time.Now().Before(until)); i++ {
+		f := "INBOX"
+		if i%2 == 1 {
+			f = folders[1+i%(len(folders)-1)] // F02..F29: polled
+		}
+		other.append(f, fmt.Sprintf("mail %d", i))
+		n++
+		waitSnap(t, sub, fmt.Sprintf("mail %d in %s", i, f), count(n))
+	}
+	stop()
+	open, peak, dialled := cc.stats()
+	if len(errs) > 0 {
+		t.Errorf("%d error snapshots, the first: %s", len(errs), errs[0])
+	}
+	if peak > 3 || open != 0 {
+		t.Errorf("at most %d connections at once (want ≤ 3), %d still open after Run returned", peak, open)
+	}
+	t.Logf("%d mails in %d folders counted; %d connections dialled, at most %d at once", n, 30, dialled, peak)
 }
