@@ -122,7 +122,7 @@ func (p *pop3Checker) fail(ctx context.Context, d *pop3Dialer, what string, err 
 		default:
 			msg = fmt.Sprintf("%s refused %s", p.a.Addr(), what)
 		}
-		return &CheckError{Kind: KindProtocol, Msg: msg, Err: errors.New(said)}
+		return &CheckError{Kind: KindProtocol, Msg: msg, Err: &ServerReply{Text: said}}
 	}
 	return classifyNet(p.a, fmt.Errorf("pop3 %s: %w", strings.ToLower(what), err))
 }
@@ -228,7 +228,7 @@ func (s *pop3Session) loginFailed(err error) error {
 	said := strings.ReplaceAll(err.Error(), s.pw, "********")
 	return &CheckError{Kind: KindAuth,
 		Msg: fmt.Sprintf("login refused by %s: check the password (%s) and the user name %q", s.p.a.Host, where, s.p.a.Username),
-		Err: errors.New(pop3Clip(pop3Clean(said)))}
+		Err: &ServerReply{Text: pop3Clip(pop3Clean(said))}}
 }
 
 // top reads the header of message n.

@@ -1,0 +1,97 @@
+package poller
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+
+	"mailsneaker/accounts"
+)
+
+func TestCheckErrorSaid(t *testing.T) {
+	tests := []struct {
+		name string
+		err  *CheckError
+		said string
+		many bool
+	}{
+		{"imap NO", &CheckError{Kind: KindAuth, Msg: "login refused", Err: fmt.Errorf("login: %w",
+			&imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAuthenticationFailed, Text: "Authentication failed."})},
+			"Authentication failed.", false},
+		{"imap code only", &CheckError{Kind: KindProtocol, Msg: "x", Err: &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeLimit}},
+			"LIMIT", true},
+		{"pop3 -ERR", &CheckError{Kind: KindAuth, Msg: "login refused", Err: &ServerReply{Text: "-ERR [AUTH] Authentication failed."}},
+			"[AUTH] Authentication failed.", false},
+		{"pop3 bare", &CheckError{Kind: KindProtocol, Msg: "refused", Err: &ServerReply{Text: "  Too many connections, try later "}},
+			"Too many connections, try later", true},
+		{"dovecot BYE as text", &CheckError{Kind: KindNetwork, Msg: "closed", Err: errors.New("BYE Maximum number of connections from user+IP exceeded")},
+			"", true},
+		{"network", &CheckError{Kind: KindNetwork, Msg: "cannot reach x", Err: errors.New("dial tcp: connection refused")}, "", false},
+		{"no cause", &CheckError{Kind: KindConfig, Msg: "no password"}, "", false},
+	}
+	for _, tt := range tests {
+		if got := tt.err.Said(); got != tt.said {
+			t.Errorf("%s: Said() = %q, want %q", tt.name, got, tt.said)
+		}
+		if got := tt.err.TooManyConnections(); got != tt.many {
+			t.Errorf("%s: TooManyConnections() = %v, want %v", tt.name, got, tt.many)
+		}
+	}
+}
+
+func TestCheckErrorCertificate(t *testing.T) {
+	cert := &x509.Certificate{Subject: pkix.Name{CommonName: "mail.example"}}
+	for name, err := range map[string]error{
+		"verification": &tls.CertificateVerificationError{UnverifiedCertificates: []*x509.Certificate{cert}, Err: x509.UnknownAuthorityError{}},
+		"authority":    fmt.Errorf("handshake: %w", x509.UnknownAuthorityError{Cert: cert}),
+		"hostname":     x509.HostnameError{Certificate: cert, Host: "other"},
+		"invalid":      x509.CertificateInvalidError{Cert: cert, Reason: x509.Expired},
+	} {
+		if got := (&CheckError{Kind: KindTLS, Msg: "x", Err: err}).Certificate(); got != cert {
+			t.Errorf("%s: Certificate() = %v, want the server's", name, got)
+		}
+	}
+	if got := (&CheckError{Kind: KindTLS, Msg: "handshake failed", Err: errors.New("tls: first record does not look like a TLS handshake")}).Certificate(); got != nil {
+		t.Errorf("a handshake failure has certificate %v, want none", got)
+	}
+}
+
+// failing is a checker whose every check fails.
+type failing struct{}
+
+func (failing) Check(context.Context, Query) (*Inbox, error) {
+	return nil, &CheckError{Kind: KindAuth, Msg: "login refused"}
+}
+func (failing) Wait(ctx context.Context, d time.Duration) error { <-ctx.Done(); return ctx.Err() }
+func (failing) Close() error                                    { return nil }
+
+// TestSnapshotSaysWhenTheNextTryIs: after a failure the snapshot holds when
+// it failed and the backoff's own end, not a guess.
+func TestSnapshotSaysWhenTheNextTryIs(t *testing.T) {
+	a := accounts.Account{Name: "f", Protocol: accounts.POP3, Host: "h", Username: "u"}.WithDefaults()
+	lo := time.Hour
+	before := time.Now()
+	_, sub, stop := startManager(t, ManagerOptions{
+		Accounts: []accounts.Account{a}, Store: mustOpenStore(t, t.TempDir()),
+		NewChecker: func(accounts.Account) Checker { return failing{} },
+		BackoffMin: lo, BackoffMax: 2 * lo,
+	})
+	defer stop()
+	s := waitSnap(t, sub, "the failure", func(s Snapshot) bool { return s.Errors() == 1 })
+	after := time.Now()
+	got := s.Accounts[0]
+	if got.Failed.Before(before) || got.Failed.After(after) {
+		t.Errorf("Failed = %v, want between %v and %v", got.Failed, before, after)
+	}
+	// The first retry waits BackoffMin ±20 %.
+	if d := got.Retry.Sub(got.Failed); d < lo*8/10 || d > lo*12/10 {
+		t.Errorf("Retry is %v after Failed, want the first backoff (%v ±20 %%)", d, lo)
+	}
+}
