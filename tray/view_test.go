@@ -89,6 +89,7 @@ work — no new mail
   Last checked 15:05 [-]
   Check now {2 work }
   Mark read [-] {1 work }
+  Edit account… {12 work }
 ---
 Mark all read [-] {1  }
 Check now {2  }
@@ -114,10 +115,12 @@ work — 1 new
   Last checked 15:05 [-]
   Check now {2 work }
   Mark read {1 work }
+  Edit account… {12 work }
 home — checking…
-  Not checked yet [-]
+  Checking… [-]
   Check now {2 home }
   Mark read [-] {1 home }
+  Edit account… {12 home }
 ---
 Mark all read {1  }
 Check now {2  }
@@ -132,13 +135,13 @@ Quit {5  }
 				{Name: "work", State: poller.StateOK, New: 12, Checked: now.Add(-26 * time.Hour),
 					Mails: append([]poller.Mail{{ID: "long", From: "Bob\r\n  Builder",
 						Subject: "A very long subject line that goes on and on well past sixty runes"}}, mails(11)...)},
-				{Name: "old", State: poller.StateError, New: 2, Mails: mails(2),
+				{Name: "old", State: poller.StateError, New: 2, Mails: mails(2), Failed: now.Add(-time.Minute), Retry: now.Add(4 * time.Minute),
 					Err: &poller.CheckError{Kind: poller.KindAuth, Msg: "login refused by imap.example.com: check the password"}},
 			}},
 			title:   "14",
-			tooltip: "work: 12 new\nold: 2 new, login refused",
+			tooltip: "14 new mails · 1 account needs attention\nwork: 12 new\nold: 2 new, login refused",
 			icon:    icons.State{Count: 14, Error: true},
-			menu: `14 new mails [-]
+			menu: `14 new mails · 1 account needs attention [-]
 work — 12 new
   Bob Builder — A very long subject line that goes on and on… {3 work long}
   Sender 0 — Subject 0 {3 work m0}
@@ -155,13 +158,15 @@ work — 12 new
   Last checked Mar 13 13:09 [-]
   Check now {2 work }
   Mark read {1 work }
+  Edit account… {12 work }
 old — 2 new, login refused
-  login refused by imap.example.com: check the password [-]
+  Wrong password, or the server refused the login [-]
+  Change password… {12 old }
   ---
   Sender 0 — Subject 0 {3 old m0}
   Sender 1 — Subject 1 {3 old m1}
   ---
-  Not checked yet [-]
+  Failed at 15:08 — next try 15:13 [-]
   Check now {2 old }
   Mark read {1 old }
 ---
@@ -175,27 +180,33 @@ Quit {5  }
 		{
 			name: "all unreachable is offline",
 			snap: poller.Snapshot{Accounts: []poller.AccountSnapshot{
-				{Name: "a", State: poller.StateError, Err: &poller.CheckError{Kind: poller.KindNetwork, Msg: "imap.example.com unreachable"}},
+				{Name: "a", State: poller.StateError, Failed: now, Retry: now.Add(5 * time.Minute),
+					Err: &poller.CheckError{Kind: poller.KindNetwork, Msg: "imap.example.com unreachable"}},
 				{Name: "b", State: poller.StateError, Err: &poller.CheckError{Kind: poller.KindTLS, Msg: "bad certificate", Err: fmt.Errorf("x509: expired")}},
 				{Name: "c", State: poller.StateError},
 			}},
-			tooltip: "a: server unreachable\nb: secure connection failed\nc: error",
+			tooltip: "No new mail · 3 accounts need attention\na: server unreachable\nb: secure connection failed\nc: error",
 			icon:    icons.State{Error: true},
-			menu: `No new mail [-]
+			menu: `No new mail · 3 accounts need attention [-]
 a — server unreachable
-  imap.example.com unreachable [-]
+  Server not reachable — are you offline? [-]
+  Edit account… {12 a }
   ---
-  Not checked yet [-]
+  Failed at 15:09 — next try 15:14 [-]
   Check now {2 a }
   Mark read [-] {1 a }
 b — secure connection failed
-  bad certificate: x509: expired [-]
+  Secure connection failed — check the security setting [-]
+  Edit account… {12 b }
   ---
-  Not checked yet [-]
+  Failed — next try soon [-]
   Check now {2 b }
   Mark read [-] {1 b }
 c — error
-  Not checked yet [-]
+  Something went wrong — see the log [-]
+  Edit account… {12 c }
+  ---
+  Failed — next try soon [-]
   Check now {2 c }
   Mark read [-] {1 c }
 ---
@@ -212,7 +223,7 @@ Quit {5  }
 				{Name: "a", State: poller.StateError, New: 3, Err: &poller.CheckError{Kind: poller.KindNetwork, Msg: "offline"}},
 			}},
 			title:   "3",
-			tooltip: "a: 3 new, server unreachable",
+			tooltip: "3 new mails · 1 account needs attention\na: 3 new, server unreachable",
 			icon:    icons.State{Count: 3, Offline: true},
 		},
 		{
@@ -244,15 +255,18 @@ work — 1 new
   Check now {2 work }
   Mark read {1 work }
   Mark read on server {10 work }
+  Edit account… {12 work }
 home — 1 new
   Last checked 15:05 [-]
   Check now {2 home }
   Mark read {1 home }
+  Edit account… {12 home }
 list — no new mail
   Last checked 15:05 [-]
   Check now {2 list }
   Mark read [-] {1 list }
   Mark read on server [-] {10 list }
+  Edit account… {12 list }
 ---
 Mark all read {1  }
 Check now {2  }
@@ -279,6 +293,7 @@ work — no new mail
   Last checked 15:05 [-]
   Check now {2 work }
   Mark read [-] {1 work }
+  Edit account… {12 work }
 ---
 Mark all read [-] {1  }
 Check now {2  }
