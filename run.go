@@ -150,6 +150,7 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 		page := setup.NewLauncher(ctx, setup.Options{ConfigPath: env.ConfigPath, Engine: m, Logger: env.Logger}, opts.Notice)
 		opts.AddAccount = page.Add
 		opts.Accounts = page.Accounts
+		opts.EditAccount = func(a poller.AccountSnapshot) { page.Edit(a.Name, a.Err) }
 		opts.Autostart = &tray.Toggle{Get: autostart.Enabled, Set: setAutostart}
 	}
 	err = tray.Run(ctx, m, opts)

@@ -110,11 +110,13 @@ const (
   Check now
   Mark read [-]
   Mark read on server [-]
+  Edit account…
 `
 	homeIdle = `home — no new mail
   Last checked … [-]
   Check now
   Mark read [-]
+  Edit account…
 `
 )
 
@@ -126,6 +128,7 @@ func workNew(status string, rows ...string) string {
   Check now
   Mark read
   Mark read on server
+  Edit account…
 `
 }
 
@@ -244,6 +247,7 @@ func TestTrayEndToEnd(t *testing.T) {
   Last checked … [-]
   Check now
   Mark read
+  Edit account…
 `, true))
 	if want := "work: 1 new\nhome: 1 new"; p.Tooltip != want {
 		t.Errorf("tooltip %q, want %q", p.Tooltip, want)

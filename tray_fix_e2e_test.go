@@ -1,0 +1,187 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"mailsneaker/internal/testenv"
+	"mailsneaker/internal/trayhost"
+)
+
+// fakeBrowser puts an xdg-open first in env's PATH that records each
+// target it is given, one a line, in the returned file.
+func fakeBrowser(t *testing.T, c *cliEnv) string {
+	t.Helper()
+	bin, log := t.TempDir(), filepath.Join(t.TempDir(), "opened")
+	script := "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '" + log + "'\n"
+	if err := os.WriteFile(filepath.Join(bin, "xdg-open"), []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	c.env = append(c.env, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	return log
+}
+
+// waitOpened waits until the fake browser was given a target and returns
+// the first.
+func waitOpened(t *testing.T, log string) string {
+	t.Helper()
+	deadline := time.Now().Add(trayhost.Timeout)
+	for {
+		if b, err := os.ReadFile(log); err == nil && strings.HasSuffix(string(b), "\n") {
+			first, _, _ := strings.Cut(string(b), "\n")
+			return first
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the tray opened nothing in the browser")
+		}
+		time.Sleep(20 * time.Millisecond) // polls a file that a child process writes
+	}
+}
+
+// visit plays the browser on the launch file at fileURL: it follows the
+// single-use link and returns the page's origin, its path and its HTML.
+func visit(t *testing.T, fileURL string) (origin, path, html string) {
+	t.Helper()
+	u, err := url.Parse(fileURL)
+	if err != nil || u.Scheme != "file" {
+		t.Fatalf("the browser was given %q, want a file: URL", fileURL)
+	}
+	b, err := os.ReadFile(u.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), `content="0;url=`)
+	target, _, _ := strings.Cut(rest, `"`)
+	if !ok {
+		t.Fatal("the launch file holds no link")
+	}
+	hc := &http.Client{Timeout: trayhost.Timeout, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
+		path = r.URL.RequestURI()
+		return nil
+	}}
+	resp, err := hc.Get(target)
+	if err != nil {
+		t.Fatal("following the launch link failed") // the error holds the secret
+	}
+	defer resp.Body.Close()
+	page, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("the page answered %s", resp.Status)
+	}
+	tu, _ := url.Parse(target)
+	return "http://" + tu.Host, path, string(page)
+}
+
+// whole reports whether m is a whole menu, not the first part of one
+// read while the tray rebuilt it.
+func whole(m trayhost.Menu) bool { return len(m) > 0 && m[len(m)-1].Line == "Quit" }
+
+var failedAt = regexp.MustCompile(`(?m)^( *)Failed at \d\d:\d\d — next try \d\d:\d\d \[-\]$`)
+
+// TestTrayLeadsToTheFix: a wrong password in the keychain shows, in the
+// real tray, a plain line and "Change password…"; the click opens the
+// account's page, password focused, in the browser (a fake that records
+// the URL); a corrected password saved there brings the account back
+// without a restart.
+func TestTrayLeadsToTheFix(t *testing.T) {
+	d := testenv.StartDovecot(t)
+	addr := testenv.SessionBus(t, false)
+	testenv.GnomeKeyring(t, addr)
+	h := trayhost.Start(t, testenv.Connect(t, addr))
+
+	c := newCLIEnv(t)
+	c.env = append(c.env, "DBUS_SESSION_BUS_ADDRESS="+addr,
+		"XDG_RUNTIME_DIR="+t.TempDir(), "XDG_CONFIG_DIRS="+t.TempDir())
+	opened := fakeBrowser(t, c)
+	user, pw := d.AddUser(t)
+	if out, errOut, code := c.run("not-"+pw+"\n", "account", "add", "--name", "work", "--protocol", "imap",
+		"--host", "127.0.0.1", "--port", fmt.Sprint(d.IMAPS), "--security", "tls", "--username", user,
+		"--ca-file", d.CAFile, "--password-stdin", "--no-verify"); code != 0 {
+		t.Fatalf("account add: exit %d\n%s%s", code, out, errOut)
+	}
+
+	tray := startTray(t, c)
+	item := h.WaitItem(t, tray.exited)
+	m := item.WaitMenu(t, "the refused login", func(m trayhost.Menu) bool {
+		return len(m.Under("work — login refused")) > 0 && whole(m)
+	})
+	got := failedAt.ReplaceAllString(m.String(), "${1}Failed at … — next try … [-]")
+	want := `No new mail · 1 account needs attention [-]
+work — login refused
+  Wrong password, or the server refused the login [-]
+  Server: Authentication failed. [-]
+  Change password…
+  ---
+  Failed at … — next try … [-]
+  Check now
+  Mark read [-]
+  Mark read on server [-]
+`
+	if !strings.HasPrefix(got, want) {
+		t.Errorf("menu:\n%s\nwant it to start with:\n%s", got, want)
+	}
+	p := item.WaitProps(t, "the tooltip of the refused login", func(p trayhost.Props) bool {
+		return strings.HasPrefix(p.Tooltip, "No new mail · 1 account needs attention\n")
+	})
+	if want := "No new mail · 1 account needs attention\nwork: login refused"; p.Tooltip != want {
+		t.Errorf("tooltip %q, want %q", p.Tooltip, want)
+	}
+	for _, e := range m {
+		if n := len([]rune(e.Label)); n > 80 {
+			t.Errorf("label of %d runes: %q", n, e.Label)
+		}
+	}
+
+	item.Click(t, m, "  Change password…")
+	origin, path, html := visit(t, waitOpened(t, opened))
+	if _, rest, _ := strings.Cut(path, "/s/"); !strings.HasSuffix(rest, "/edit?focus=password&name=work") {
+		t.Errorf("the browser opened %q (session left out), want the edit page of work, password focused", "/s/…/"+path[strings.LastIndex(path, "/")+1:])
+	}
+	if !strings.Contains(html, `<title>Edit work — MailSneaker</title>`) || !strings.Contains(html, `type="password" autocomplete="current-password" autofocus`) {
+		t.Errorf("the page is not work's with the password focused:\n%s", html)
+	}
+
+	// The user types the right password and saves.
+	form := url.Values{"mode": {"edit"}, "orig": {"work"}, "name": {"work"}, "protocol": {"imap"},
+		"host": {"127.0.0.1"}, "port": {fmt.Sprint(d.IMAPS)}, "security": {"tls"}, "username": {user},
+		"folders": {"INBOX"}, "ca_file": {d.CAFile}, "password": {pw}, "action": {"save"}}
+	req, _ := http.NewRequest("POST", origin+path[:strings.Index(path, "/edit")]+"/account", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", origin)
+	resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
+	if err != nil {
+		t.Fatal("saving failed") // the error holds the secret
+	}
+	saved, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(saved), `id="done"`) {
+		t.Fatalf("not saved: %s\n%s", resp.Status, saved)
+	}
+	start := time.Now()
+	m = item.WaitMenu(t, "the account back", func(m trayhost.Menu) bool {
+		return len(m.Under("work — no new mail")) > 0 && whole(m)
+	})
+	t.Logf("the account was back %v after the save", time.Since(start).Round(time.Millisecond))
+	if want := "No new mail [-]\nwork — no new mail\n"; !strings.HasPrefix(m.String(), want) {
+		t.Errorf("menu after the fix:\n%s", m)
+	}
+	if _, ok := m.Find("  Edit account…"); !ok {
+		t.Errorf("no Edit account… in the healthy account's submenu:\n%s", m)
+	}
+	select {
+	case <-tray.exited:
+		t.Fatal("the tray restarted")
+	default:
+	}
+	tray.stop(t)
+}
