@@ -42,7 +42,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, `usage: mailsneaker [-v] [command]
 commands:
   (none)          run the tray
-  demo            run the tray on built-in demo servers with mail arriving
+  demo [--trouble]
+                  run the tray on built-in demo servers with mail arriving;
+                  --trouble adds an account with a wrong password and one unreachable
   check [--json] [--account NAME]
                   check once; print the new mail (exit 1 if an account failed)
   mark-read [--account NAME]
@@ -87,7 +89,7 @@ commands:
 	case "", "tray":
 		return runTray(ctx, env)
 	case "demo":
-		return runDemo(ctx, env)
+		return runDemo(ctx, env, rest)
 	}
 	fmt.Fprintf(stderr, "mailsneaker: unknown command %q\n", cmd)
 	fs.Usage()

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -59,8 +60,17 @@ func runTray(ctx context.Context, env *cli.Env) int {
 }
 
 // runDemo starts the built-in demo servers and runs the tray on them, with a
-// temporary config and state; it needs no keychain.
-func runDemo(ctx context.Context, env *cli.Env) int {
+// temporary config and state; it needs no keychain. With --trouble two
+// accounts fail, and "Edit account…" opens the setup page on the demo's
+// own config and in-memory passwords.
+func runDemo(ctx context.Context, env *cli.Env, args []string) int {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	trouble := fs.Bool("trouble", false, "add an account with a wrong password and one whose server is unreachable")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		fmt.Fprintln(env.Stderr, "usage: mailsneaker demo [--trouble]")
+		return cli.ExitUsage
+	}
 	dir, err := os.MkdirTemp("", "mailsneaker-demo")
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "mailsneaker:", err)
@@ -73,20 +83,40 @@ func runDemo(ctx context.Context, env *cli.Env) int {
 		return cli.ExitFailed
 	}
 	defer d.Close()
+	if *trouble {
+		if err := d.AddTrouble(); err != nil {
+			fmt.Fprintln(env.Stderr, "mailsneaker: demo:", err)
+			return cli.ExitFailed
+		}
+	}
 	go d.Run(ctx)
 	store, err := seen.Open(dir)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "mailsneaker:", err)
 		return cli.ExitFailed
 	}
+	secrets := d.Secrets()
 	m := poller.NewManager(poller.ManagerOptions{
 		Accounts: d.Accounts, Store: store, Logger: env.Logger,
 		CheckerOptions: func(a accounts.Account) *poller.Options {
-			return &poller.Options{Password: d.Password, Logger: env.Logger.With("account", a.Name)}
+			return &poller.Options{Password: func(ctx context.Context) (string, error) { return secrets.Get(ctx, a.Name) },
+				Logger: env.Logger.With("account", a.Name)}
 		},
 	})
+	so := serveOptions{general: accounts.General{Notify: true}, printCounts: true}
+	if *trouble {
+		cfg, err := d.WriteConfig(dir)
+		if err != nil {
+			fmt.Fprintln(env.Stderr, "mailsneaker: demo:", err)
+			return cli.ExitFailed
+		}
+		page := setup.NewLauncher(ctx, setup.Options{ConfigPath: cfg, Secrets: secrets, Engine: m, Logger: env.Logger},
+			func(s string) { env.Logger.Info(s) })
+		so.edit = func(a poller.AccountSnapshot) { page.Edit(a.Name, a.Err) }
+		fmt.Fprintln(env.Stderr, `demo: "work" has a wrong password (the right one is demo-password), "old-isp" no server`)
+	}
 	fmt.Fprintln(env.Stderr, "demo: IMAP and POP3 servers on 127.0.0.1 with a new mail every few seconds; Ctrl-C to stop")
-	return serve(ctx, env, m, serveOptions{general: accounts.General{Notify: true}, printCounts: true})
+	return serve(ctx, env, m, so)
 }
 
 // serveOptions say what serve runs besides the manager and the tray.
@@ -95,6 +125,8 @@ type serveOptions struct {
 	printCounts bool             // print every change of the counts when no tray host is there
 	settings    bool             // offer Add account…, Accounts…, Start at login (not in the demo)
 	config      *accounts.Config // watch the config file for changes, starting from this
+
+	edit func(poller.AccountSnapshot) // "Edit account…" without settings (the demo's page)
 }
 
 // serve runs the manager, notifications and the tray until Quit or ctx ends.
@@ -146,6 +178,7 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 		Pause:        pause,
 		MarkOnServer: m.MarkReadOnServer,
 	}
+	opts.EditAccount = so.edit
 	if settings {
 		page := setup.NewLauncher(ctx, setup.Options{ConfigPath: env.ConfigPath, Engine: m, Logger: env.Logger}, opts.Notice)
 		opts.AddAccount = page.Add
