@@ -60,9 +60,9 @@ func runTray(ctx context.Context, env *cli.Env) int {
 }
 
 // runDemo starts the built-in demo servers and runs the tray on them, with a
-// temporary config and state; it needs no keychain. With --trouble two
-// accounts fail, and "Edit account…" opens the setup page on the demo's
-// own config and in-memory passwords.
+// temporary config and state; it needs no keychain: "Edit account…" opens
+// the setup page on the demo's own config and in-memory passwords. With
+// --trouble two accounts fail.
 func runDemo(ctx context.Context, env *cli.Env, args []string) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
@@ -103,16 +103,16 @@ func runDemo(ctx context.Context, env *cli.Env, args []string) int {
 				Logger: env.Logger.With("account", a.Name)}
 		},
 	})
-	so := serveOptions{general: accounts.General{Notify: true}, printCounts: true}
+	cfg, err := d.WriteConfig(dir)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "mailsneaker: demo:", err)
+		return cli.ExitFailed
+	}
+	page := setup.NewLauncher(ctx, setup.Options{ConfigPath: cfg, Secrets: secrets, Engine: m, Logger: env.Logger},
+		func(s string) { env.Logger.Info(s) })
+	so := serveOptions{general: accounts.General{Notify: true}, printCounts: true,
+		edit: func(a poller.AccountSnapshot) { page.Edit(a.Name, a.Err) }}
 	if *trouble {
-		cfg, err := d.WriteConfig(dir)
-		if err != nil {
-			fmt.Fprintln(env.Stderr, "mailsneaker: demo:", err)
-			return cli.ExitFailed
-		}
-		page := setup.NewLauncher(ctx, setup.Options{ConfigPath: cfg, Secrets: secrets, Engine: m, Logger: env.Logger},
-			func(s string) { env.Logger.Info(s) })
-		so.edit = func(a poller.AccountSnapshot) { page.Edit(a.Name, a.Err) }
 		fmt.Fprintln(env.Stderr, `demo: "work" has a wrong password (the right one is demo-password), "old-isp" no server`)
 	}
 	fmt.Fprintln(env.Stderr, "demo: IMAP and POP3 servers on 127.0.0.1 with a new mail every few seconds; Ctrl-C to stop")

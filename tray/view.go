@@ -337,7 +337,8 @@ func accountItem(a poller.AccountSnapshot, st ViewState) Item {
 
 // timeLine says truthfully where the account's checks stand: "Checking…"
 // before the first result, "Last checked 10:42" after a success, "Failed
-// at 10:42 — next try 10:47" after a failure, with the backoff's own end.
+// at 10:42 — next try 10:47" after a failure, with the backoff's own end
+// ("retrying in 6 s" when that is within the same minute).
 func timeLine(a poller.AccountSnapshot, now time.Time) string {
 	switch a.State {
 	case poller.StateStarting:
@@ -347,7 +348,13 @@ func timeLine(a poller.AccountSnapshot, now time.Time) string {
 			return "Failed — next try soon"
 		}
 		line := "Failed at " + when(a.Failed, now)
-		if !a.Retry.IsZero() {
+		switch {
+		case a.Retry.IsZero():
+		case when(a.Retry, now) == when(a.Failed, now):
+			// The first retries come seconds later: "next try 10:42"
+			// after "Failed at 10:42" would read as a mistake.
+			line += fmt.Sprintf(" — retrying in %d s", max(1, int(a.Retry.Sub(a.Failed).Round(time.Second)/time.Second)))
+		default:
 			line += " — next try " + clock(a.Retry, now)
 		}
 		return line

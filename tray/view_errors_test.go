@@ -148,6 +148,8 @@ func TestViewTimeLines(t *testing.T) {
 		{"failed yesterday", poller.AccountSnapshot{State: poller.StateError, Failed: now.Add(-24 * time.Hour), Retry: now.Add(time.Minute)}, now,
 			"Failed at Mar 13 15:09 — next try 15:10"},
 		{"failed, no retry planned", poller.AccountSnapshot{State: poller.StateError, Failed: now}, now, "Failed at 15:09"},
+		{"failed, retry within the minute", poller.AccountSnapshot{State: poller.StateError, Failed: now, Retry: now.Add(5600 * time.Millisecond)}, now,
+			"Failed at 15:09 — retrying in 6 s"},
 	}
 	for _, tt := range tests {
 		if got := timeLine(tt.a, tt.now); got != tt.want {
