@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -18,34 +20,44 @@ import (
 	"mailsneaker/internal/trayhost"
 )
 
-// fakeBrowser puts an xdg-open first in env's PATH that records each
-// target it is given, one a line, in the returned file.
-func fakeBrowser(t *testing.T, c *cliEnv) string {
+// fakeBrowser puts an xdg-open first in env's PATH that hands the target
+// it is given to the returned channel.
+func fakeBrowser(t *testing.T, c *cliEnv) <-chan string {
 	t.Helper()
-	bin, log := t.TempDir(), filepath.Join(t.TempDir(), "opened")
-	script := "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '" + log + "'\n"
+	bin, fifo := t.TempDir(), filepath.Join(t.TempDir(), "opened")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	script := "#!/bin/sh\nprintf '%s\\n' \"$1\" > '" + fifo + "'\n"
 	if err := os.WriteFile(filepath.Join(bin, "xdg-open"), []byte(script), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	c.env = append(c.env, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	return log
+	// Opened read-write, the FIFO never blocks the test's cleanup, and a
+	// reader is always there for the opener.
+	f, err := os.OpenFile(fifo, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	opened := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(f).ReadString('\n')
+		opened <- strings.TrimSuffix(line, "\n")
+	}()
+	return opened
 }
 
-// waitOpened waits until the fake browser was given a target and returns
-// the first.
-func waitOpened(t *testing.T, log string) string {
+// waitOpened waits until the fake browser was given a target.
+func waitOpened(t *testing.T, opened <-chan string) string {
 	t.Helper()
-	deadline := time.Now().Add(trayhost.Timeout)
-	for {
-		if b, err := os.ReadFile(log); err == nil && strings.HasSuffix(string(b), "\n") {
-			first, _, _ := strings.Cut(string(b), "\n")
-			return first
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the tray opened nothing in the browser")
-		}
-		time.Sleep(20 * time.Millisecond) // polls a file that a child process writes
+	select {
+	case u := <-opened:
+		return u
+	case <-time.After(trayhost.Timeout):
+		t.Fatal("the tray opened nothing in the browser")
 	}
+	return ""
 }
 
 // visit plays the browser on the launch file at fileURL: it follows the

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
+
+	"mailsneaker/accounts"
 )
 
 // ErrorKind says what went wrong with an account, for the UI.
@@ -91,6 +93,13 @@ func (e *CheckError) Said() string {
 		return t
 	}
 	return ""
+}
+
+// PasswordMissing reports whether the keychain holds no password for the
+// account: the fix is to type one, as after a refused login.
+func (e *CheckError) PasswordMissing() bool {
+	var ke *accounts.KeychainError
+	return errors.As(e.Err, &ke) && ke.Kind == accounts.ErrNoPassword
 }
 
 // TooManyConnections reports whether the server turned the account away

@@ -46,6 +46,16 @@ func TestCheckErrorSaid(t *testing.T) {
 	}
 }
 
+func TestCheckErrorPasswordMissing(t *testing.T) {
+	missing := &CheckError{Kind: KindConfig, Msg: "cannot get the password of account \"w\"",
+		Err: &accounts.KeychainError{Op: "get", Account: "w", Kind: accounts.ErrNoPassword}}
+	locked := &CheckError{Kind: KindConfig, Msg: "cannot get the password of account \"w\"",
+		Err: &accounts.KeychainError{Op: "get", Account: "w", Kind: accounts.ErrKeyringLocked}}
+	if !missing.PasswordMissing() || locked.PasswordMissing() {
+		t.Errorf("PasswordMissing: missing %v, locked %v; want true, false", missing.PasswordMissing(), locked.PasswordMissing())
+	}
+}
+
 func TestCheckErrorCertificate(t *testing.T) {
 	cert := &x509.Certificate{Subject: pkix.Name{CommonName: "mail.example"}}
 	for name, err := range map[string]error{

@@ -43,10 +43,11 @@ func (l *Launcher) Accounts() { l.show("accounts", nil) }
 // account…" and "Change password…". problem is what the account's last
 // check said, nil if it went well: the page shows it in full, with the
 // certificate the server sent when that was not trusted, and after a
-// refused login it opens with the password field focused.
+// refused login, or with no password stored, it opens with the password
+// field focused.
 func (l *Launcher) Edit(name string, problem *poller.CheckError) {
 	q := url.Values{"name": {name}}
-	if problem != nil && problem.Kind == poller.KindAuth {
+	if problem != nil && (problem.Kind == poller.KindAuth || problem.PasswordMissing()) {
 		q.Set("focus", "password")
 	}
 	l.show("edit?"+q.Encode(), func(s *Server) { s.noteProblem(name, problem) })

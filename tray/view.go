@@ -273,6 +273,9 @@ func problem(e *poller.CheckError) (what, said string, fix Item) {
 	case e.Kind == poller.KindAuth:
 		what = "Wrong password, or the server refused the login"
 		fix.Label = "Change password…"
+	case e.PasswordMissing():
+		what = "No password stored for this account"
+		fix.Label = "Set password…"
 	case e.Kind == poller.KindNetwork:
 		what = "Server not reachable — are you offline?"
 	case e.Kind == poller.KindTLS && e.Certificate() != nil:

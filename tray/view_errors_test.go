@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"mailsneaker/accounts"
 	"mailsneaker/poller"
 )
 
@@ -35,6 +36,8 @@ func troubled() poller.Snapshot {
 		bad("busy", "imap", &poller.CheckError{Kind: poller.KindProtocol, Msg: "127.0.0.1 refused login",
 			Err: &poller.ServerReply{Text: "Maximum number of connections from user+IP exceeded (mail_max_userip_connections=10)"}}),
 		bad("folders", "imap", &poller.CheckError{Kind: poller.KindConfig, Msg: "folder Archiv does not exist on 127.0.0.1"}),
+		bad("nopw", "pop3", &poller.CheckError{Kind: poller.KindConfig, Msg: `cannot get the password of account "nopw"`,
+			Err: &accounts.KeychainError{Op: "get", Account: "nopw", Kind: accounts.ErrNoPassword}}),
 		bad("odd", "pop3", &poller.CheckError{Kind: poller.KindProtocol, Msg: "127.0.0.1 refused UIDL",
 			Err: &poller.ServerReply{Text: "-ERR " + strings.Repeat("Unsupported command, please upgrade ", 6)}}),
 		{Name: "new", Protocol: "imap", State: poller.StateStarting},
@@ -48,7 +51,7 @@ func TestViewErrorKinds(t *testing.T) {
 	m := View(troubled(), ViewState{Now: now})
 	var b strings.Builder
 	render(m.Items, 0, &b)
-	want := `3 new mails · 7 accounts need attention [-]
+	want := `3 new mails · 8 accounts need attention [-]
 home — 3 new
   Last checked 15:08 [-]
   Check now {2 home }
@@ -98,6 +101,13 @@ folders — settings problem
   Failed at 15:07 — next try 15:12 [-]
   Check now {2 folders }
   Mark read [-] {1 folders }
+nopw — settings problem
+  No password stored for this account [-]
+  Set password… {12 nopw }
+  ---
+  Failed at 15:07 — next try 15:12 [-]
+  Check now {2 nopw }
+  Mark read [-] {1 nopw }
 odd — server error
   The server answered something unexpected [-]
   Server: Unsupported command, please upgrade Unsupported… [-]
@@ -121,9 +131,9 @@ Quit {5  }
 	if got := b.String(); got != want {
 		t.Errorf("menu:\n%s\nwant:\n%s", got, want)
 	}
-	wantTip := "3 new mails · 7 accounts need attention\nhome: 3 new\nwork: login refused\nold-isp: server unreachable\n" +
+	wantTip := "3 new mails · 8 accounts need attention\nhome: 3 new\nwork: login refused\nold-isp: server unreachable\n" +
 		"self-hosted: secure connection failed\nplain: secure connection failed\nbusy: server error\n" +
-		"folders: settings problem\nodd: server error\nnew: checking…"
+		"folders: settings problem\nnopw: settings problem\nodd: server error\nnew: checking…"
 	if m.Tooltip != wantTip {
 		t.Errorf("tooltip:\n%s\nwant:\n%s", m.Tooltip, wantTip)
 	}
