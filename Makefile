@@ -4,6 +4,7 @@
 #   make uninstall [PREFIX=/usr/local] [DESTDIR=]
 #   make dist                      dist/*.tar.gz, dist/*.zip, dist/SHA256SUMS
 #   make clean
+#   make test [ARGS='-run Dovecot']  the whole suite via scripts/test (installs what it needs)
 # Intermediate files go to dist/ (ignored by git); install needs no Go, so
 # `make && sudo make install` works.
 
@@ -28,7 +29,7 @@ HICOLOR := $(DESTDIR)$(PREFIX)/share/icons/hicolor
 # commit gives the same archives.
 EPOCH   := $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 
-.PHONY: all build icons install uninstall dist clean
+.PHONY: all build icons install uninstall dist clean test
 all: build icons
 
 build:
@@ -81,6 +82,11 @@ dist: icons
 	cd dist && sha256sum *.tar.gz *.zip > SHA256SUMS
 	rm -rf dist/stage
 	@ls -l dist/*.tar.gz dist/*.zip dist/SHA256SUMS
+
+# The suite with every service it needs (Dovecot, D-Bus, Xvfb...), each a
+# private instance on free ports: see scripts/test.
+test:
+	scripts/test $(ARGS)
 
 clean:
 	rm -rf dist mailsneaker

@@ -17,13 +17,14 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
-	"mailsneaker/accounts"
 	"mailsneaker/cli"
 )
 
 // version is stamped at build time: -ldflags "-X main.version=v1.2.3".
+// Without it, cli.Version asks the build info.
 var version = "dev"
 
 func main() {
@@ -58,7 +59,8 @@ commands:
 		return cli.ExitUsage
 	}
 	if *showVersion {
-		fmt.Fprintln(stdout, "mailsneaker", version)
+		bi, ok := debug.ReadBuildInfo()
+		fmt.Fprintln(stdout, "mailsneaker", cli.Version(version, bi, ok))
 		return cli.ExitOK
 	}
 	level := slog.LevelInfo
@@ -70,7 +72,7 @@ commands:
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	env, err := newEnv(stdin, stdout, stderr, logger)
+	env, err := cli.NewEnv(stdin, stdout, stderr, logger)
 	if err != nil {
 		fmt.Fprintln(stderr, "mailsneaker:", err)
 		return cli.ExitUsage
@@ -94,17 +96,4 @@ commands:
 	fmt.Fprintf(stderr, "mailsneaker: unknown command %q\n", cmd)
 	fs.Usage()
 	return cli.ExitUsage
-}
-
-func newEnv(stdin io.Reader, stdout, stderr io.Writer, logger *slog.Logger) (*cli.Env, error) {
-	cfgPath, err := accounts.DefaultConfigPath()
-	if err != nil {
-		return nil, err
-	}
-	stateDir, err := accounts.StateDir()
-	if err != nil {
-		return nil, err
-	}
-	return &cli.Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Logger: logger,
-		ConfigPath: cfgPath, StateDir: stateDir, Keychain: &accounts.Keychain{}}, nil
 }

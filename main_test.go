@@ -43,6 +43,7 @@ func TestMain(m *testing.M) {
 // cliEnv is a private XDG home for one test's runs of the binary.
 type cliEnv struct {
 	t      *testing.T
+	bin    string // the binary to run; "" is binary
 	config string // config.toml
 	state  string
 	env    []string
@@ -67,7 +68,11 @@ func newCLIEnv(t *testing.T) *cliEnv {
 // run runs the binary and returns stdout, stderr and the exit code.
 func (c *cliEnv) run(stdin string, args ...string) (string, string, int) {
 	c.t.Helper()
-	cmd := exec.Command(binary, args...)
+	bin := binary
+	if c.bin != "" {
+		bin = c.bin
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = c.env
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
@@ -149,6 +154,7 @@ password_command = "cat %s"
 }
 
 func TestCLIAgainstDovecot(t *testing.T) {
+	t.Parallel()
 	d := testenv.StartDovecot(t)
 	c := newCLIEnv(t)
 	iu, ipw := d.AddUser(t)
@@ -206,6 +212,7 @@ func TestCLIAgainstDovecot(t *testing.T) {
 }
 
 func TestCLIPOP3PrunesDeletedMail(t *testing.T) {
+	t.Parallel()
 	d := testenv.StartDovecot(t)
 	c := newCLIEnv(t)
 	pu, ppw := d.AddUser(t)
@@ -227,6 +234,7 @@ func TestCLIPOP3PrunesDeletedMail(t *testing.T) {
 }
 
 func TestCLIErrors(t *testing.T) {
+	t.Parallel()
 	d := testenv.StartDovecot(t)
 	c := newCLIEnv(t)
 	iu, _ := d.AddUser(t)
@@ -293,6 +301,7 @@ func readState(t *testing.T, dir string) []byte {
 // what to install and runs on; a second one exits with a clear message; a
 // signal ends the first cleanly.
 func TestTrayWithoutHostAndSecondInstance(t *testing.T) {
+	t.Parallel()
 	c := newCLIEnv(t)
 	c.env = append(c.env, "XDG_RUNTIME_DIR="+t.TempDir())
 	first := exec.Command(binary)
@@ -313,18 +322,21 @@ func TestTrayWithoutHostAndSecondInstance(t *testing.T) {
 		}
 		close(lines)
 	}()
-	deadline := time.After(20 * time.Second)
-	for found := false; !found; {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatal("the tray exited early")
+	testenv.Eventually(t, 20*time.Second, func() bool {
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatal("the tray exited early")
+				}
+				if strings.Contains(l, "no system tray found") && strings.Contains(l, "mailsneaker check") {
+					return true
+				}
+			default:
+				return false
 			}
-			found = strings.Contains(l, "no system tray found") && strings.Contains(l, "mailsneaker check")
-		case <-deadline:
-			t.Fatal("the tray never said that there is no tray host")
 		}
-	}
+	}, "the tray to say that there is no tray host")
 	_, errOut, code := c.run("")
 	if code != 1 || !strings.Contains(errOut, "already running") {
 		t.Errorf("second tray: exit %d, stderr %q; want 1 and 'already running'", code, errOut)
@@ -343,8 +355,9 @@ func TestTrayWithoutHostAndSecondInstance(t *testing.T) {
 // password in a real Secret Service (gnome-keyring on a private bus); check
 // then logs in with it; remove deletes the keychain entry too.
 func TestCLIAccountCommands(t *testing.T) {
+	t.Parallel()
 	d := testenv.StartDovecot(t)
-	bus := testenv.SessionBus(t, false)
+	bus := testenv.PrivateBus(t, false)
 	testenv.GnomeKeyring(t, bus)
 	c := newCLIEnv(t)
 	c.env = append(c.env, "DBUS_SESSION_BUS_ADDRESS="+bus)
@@ -400,6 +413,7 @@ func TestCLIAccountCommands(t *testing.T) {
 // tray runs is watched without a restart; a broken edit is reported and the
 // tray runs on.
 func TestTrayFollowsConfigEdits(t *testing.T) {
+	t.Parallel()
 	c := newCLIEnv(t)
 	c.env = append(c.env, "XDG_RUNTIME_DIR="+t.TempDir())
 	pw := passwordFile(t, "x")
@@ -425,20 +439,21 @@ func TestTrayFollowsConfigEdits(t *testing.T) {
 	}()
 	waitLine := func(what string, match func(string) bool) {
 		t.Helper()
-		deadline := time.After(30 * time.Second)
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					t.Fatalf("the tray exited while waiting for %s", what)
+		testenv.Eventually(t, 30*time.Second, func() bool {
+			for {
+				select {
+				case l, ok := <-lines:
+					if !ok {
+						t.Fatalf("the tray exited while waiting for %s", what)
+					}
+					if match(l) {
+						return true
+					}
+				default:
+					return false
 				}
-				if match(l) {
-					return
-				}
-			case <-deadline:
-				t.Fatalf("timed out waiting for %s", what)
 			}
-		}
+		}, "%s", what)
 	}
 	waitLine("the first account's check", func(l string) bool {
 		return strings.Contains(l, "account check failed") && strings.Contains(l, "account=first")

@@ -29,8 +29,9 @@ import (
 // setup page's HTML after a test and a save is covered in setup/: see
 // browser_test.go and server_test.go.)
 func TestPasswordNeverLeaks(t *testing.T) {
+	t.Parallel()
 	d := testenv.StartDovecot(t)
-	bus := testenv.SessionBus(t, false)
+	bus := testenv.PrivateBus(t, false)
 	testenv.GnomeKeyring(t, bus)
 	c := newCLIEnv(t)
 	home := filepath.Dir(filepath.Dir(c.state)) // holds config, state and runtime dirs
@@ -160,26 +161,28 @@ func TestPasswordNeverLeaks(t *testing.T) {
 	}()
 	var trayLog strings.Builder
 	checked := map[string]bool{}
-	deadline := time.After(30 * time.Second)
-	for !(checked["work"] && checked["pop"] && checked["bad"]) {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("the tray exited:\n%s", trayLog.String())
+	testenv.Eventually(t, 30*time.Second, func() bool {
+		for !(checked["work"] && checked["pop"] && checked["bad"]) {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("the tray exited:\n%s", trayLog.String())
+				}
+				trayLog.WriteString(l + "\n")
+				switch {
+				case strings.Contains(l, `msg="imap STATUS"`) && strings.Contains(l, "account=work"):
+					checked["work"] = true
+				case strings.Contains(l, `msg="pop3 checked"`) && strings.Contains(l, "account=pop"):
+					checked["pop"] = true
+				case strings.Contains(l, "login refused") && strings.Contains(l, "account=bad"):
+					checked["bad"] = true
+				}
+			default:
+				return false
 			}
-			trayLog.WriteString(l + "\n")
-			switch {
-			case strings.Contains(l, `msg="imap STATUS"`) && strings.Contains(l, "account=work"):
-				checked["work"] = true
-			case strings.Contains(l, `msg="pop3 checked"`) && strings.Contains(l, "account=pop"):
-				checked["pop"] = true
-			case strings.Contains(l, "login refused") && strings.Contains(l, "account=bad"):
-				checked["bad"] = true
-			}
-		case <-deadline:
-			t.Fatalf("the tray did not check every account in 30 s (%v):\n%s", checked, trayLog.String())
 		}
-	}
+		return true
+	}, "the tray to check every account (%v):\n%s", checked, &trayLog)
 	procFiles("tray", tray.Process.Pid)
 	if err := tray.Process.Signal(syscall.SIGQUIT); err != nil {
 		t.Fatal(err)

@@ -137,8 +137,9 @@ func workNew(status string, rows ...string) string {
 // is the tray host, and follows what a user sees: mail pushed in, mail read
 // elsewhere, Mark all read, a restart, Check now.
 func TestTrayEndToEnd(t *testing.T) {
+	t.Parallel()
 	d := testenv.StartDovecot(t)
-	addr := testenv.SessionBus(t, false)
+	addr := testenv.PrivateBus(t, false)
 	// The watcher comes first: fyne.io/systray then registers as soon as
 	// it starts, and the tray's own HostAvailable check sees a host. A
 	// watcher that appears later is caught only once fyne has subscribed

@@ -1,6 +1,6 @@
 // Package accounts describes the mail accounts MailSneaker watches: the config
 // file (TOML in the user config dir), its validation, and where passwords come
-// from (the OS keychain, or a password_command). It imports nothing of ours.
+// from (the OS keychain, or a password_command). Of ours it imports only internal/safefile.
 package accounts
 
 import (

@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"mailsneaker/internal/safefile"
 )
 
 // Config is the whole config.toml, with defaults applied.
@@ -76,20 +77,35 @@ func wantType(key string) string {
 	return "a string in quotes"
 }
 
+// MaxConfigSize caps config.toml. A config with a hundred accounts is about
+// 30 KiB; the cap bounds what a mistaken path (a device, a log file) makes us
+// read and parse.
+const MaxConfigSize = 1 << 20
+
 // Load reads and parses the config file at path. A missing file gives an
-// error wrapping fs.ErrNotExist.
+// error wrapping fs.ErrNotExist; the file must be a regular file of at most
+// MaxConfigSize bytes.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readConfigFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
 	return Parse(path, data)
 }
 
+// readConfigFile reads the config file through the size cap: a FIFO, a device
+// or a directory at path is an error naming it, not a hang.
+func readConfigFile(path string) ([]byte, error) {
+	return safefile.ReadFile(path, MaxConfigSize)
+}
+
 // Parse parses the text of a config file; file names it in errors and is the
 // base of relative ca_file paths. Problems are *ConfigError values (several
 // are joined with errors.Join).
 func Parse(file string, data []byte) (*Config, error) {
+	if len(data) > MaxConfigSize {
+		return nil, &ConfigError{File: file, Msg: fmt.Sprintf("the file is %d bytes, over the %d byte (1 MiB) limit for a config file", len(data), MaxConfigSize)}
+	}
 	lay := scanLayout(data)
 	var raw rawConfig
 	dec := toml.NewDecoder(bytes.NewReader(data))

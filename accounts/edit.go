@@ -9,8 +9,15 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
+
+	"mailsneaker/internal/safefile"
 )
+
+// configLockTimeout bounds the wait for another process editing the config:
+// an edit takes milliseconds, so a longer wait means that process is stuck.
+const configLockTimeout = 10 * time.Second
 
 // Errors of the config editing functions.
 var (
@@ -119,7 +126,8 @@ func RemoveAccount(path, name string) error {
 
 // editConfig runs change on the current text of the config file under an
 // exclusive lock, checks that the result parses, and writes it atomically.
-// check, if set, is validated first.
+// check, if set, is validated first. A symbolic link at path is written
+// through to its target.
 func editConfig(path string, change func(text []byte, cfg *Config) ([]byte, error), check *Account) error {
 	dir := filepath.Dir(path)
 	if check != nil {
@@ -130,17 +138,21 @@ func editConfig(path string, change func(text []byte, cfg *Config) ([]byte, erro
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create config dir: %w", err)
 	}
-	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	lock, err := safefile.LockWait(path+".lock", configLockTimeout)
 	if err != nil {
 		return fmt.Errorf("lock config: %w", err)
 	}
-	defer lock.Close() // releases the lock
-	if err := lockFile(lock); err != nil {
-		return fmt.Errorf("lock config: %w", err)
-	}
+	defer lock.Unlock()
 
-	text, err := os.ReadFile(path)
+	target, err := editTarget(path)
+	if err != nil {
+		return err
+	}
+	text, err := readConfigFile(target)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if target != path {
+			return fmt.Errorf("read config %s (a link): %w", path, err)
+		}
 		return fmt.Errorf("read config: %w", err)
 	}
 	cfg, err := Parse(path, text)
@@ -154,10 +166,30 @@ func editConfig(path string, change func(text []byte, cfg *Config) ([]byte, erro
 	if _, err := Parse(path, out); err != nil {
 		return fmt.Errorf("edited config would not be valid, not written: %w", err)
 	}
-	if err := writeFileAtomic(path, out); err != nil {
+	if err := safefile.WriteFile(target, out, nil); err != nil {
 		return fmt.Errorf("write config: %w", err)
 	}
 	return nil
+}
+
+// editTarget is the file an edit replaces: path itself, or, when path is a
+// symbolic link (dotfile managers such as stow or chezmoi keep config.toml
+// as one), the file it points to, so that the link survives the edit. A
+// link to a missing file is an error rather than a new regular file.
+func editTarget(path string) (string, error) {
+	fi, err := os.Lstat(path)
+	if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		return path, nil // a missing file is created; other errors show at the read
+	}
+	target, err := filepath.EvalSymlinks(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		dest, _ := os.Readlink(path)
+		return "", fmt.Errorf("config %s is a symbolic link to %s, which does not exist: fix or remove the link", path, dest)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read config: %w", err)
+	}
+	return target, nil
 }
 
 // accountBlock finds the [[account]] block named name.

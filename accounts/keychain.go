@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"runtime"
 	"strings"
 	"time"
 
 	"github.com/godbus/dbus/v5"
 	"github.com/zalando/go-keyring"
+
+	"mailsneaker/internal/sessionbus"
 )
 
 // Kinds of keychain failure; a *KeychainError wraps one of them, so test
@@ -18,7 +21,7 @@ import (
 var (
 	ErrNoPassword      = errors.New("no password stored in the keychain: run `mailsneaker account add` again or set password_command")
 	ErrNoSecretService = errors.New("no Secret Service is running: install/start gnome-keyring or KeePassXC, or use password_command")
-	ErrNoSessionBus    = errors.New("no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset or unreachable), so no keychain: start MailSneaker inside your desktop session, or use password_command")
+	ErrNoSessionBus    = sessionbus.ErrNoSessionBus // the Secret Service needs one; the tray and notifications look for it the same way
 	ErrKeyringLocked   = errors.New("the keyring is locked: unlock it (log in to the desktop, or open it in Seahorse/KeePassXC), or use password_command")
 	ErrKeychainTimeout = errors.New("the keychain did not answer in time (it may be locked and waiting for an unlock prompt): unlock it, or use password_command")
 )
@@ -45,7 +48,9 @@ func (e *KeychainError) Error() string {
 	switch e.Kind {
 	case ErrNoPassword:
 		return fmt.Sprintf("no password stored for account %q: run `mailsneaker account add` again or set password_command", e.Account)
-	case ErrNoSecretService, ErrNoSessionBus, ErrKeyringLocked:
+	case ErrNoSessionBus:
+		return "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset or unreachable), so no keychain: start MailSneaker inside your desktop session, or use password_command"
+	case ErrNoSecretService, ErrKeyringLocked:
 		return e.Kind.Error()
 	case ErrKeychainTimeout:
 		return fmt.Sprintf("the keychain did not answer within %s (it may be locked and waiting for an unlock prompt): unlock it, or use password_command", e.Timeout)
@@ -81,7 +86,7 @@ func (k *Keychain) timeout() time.Duration {
 // Get returns the password of account user.
 func (k *Keychain) Get(ctx context.Context, user string) (string, error) {
 	var pw string
-	err := k.call(ctx, "get", user, func() (err error) {
+	err := k.secretCall(ctx, "get", user, func() (err error) {
 		pw, err = keyring.Get(k.service(), user)
 		return err
 	})
@@ -93,14 +98,31 @@ func (k *Keychain) Get(ctx context.Context, user string) (string, error) {
 
 // Set stores the password of account user, replacing any old one.
 func (k *Keychain) Set(ctx context.Context, user, password string) error {
-	return k.call(ctx, "set", user, func() error { return keyring.Set(k.service(), user, password) })
+	return k.secretCall(ctx, "set", user, func() error { return keyring.Set(k.service(), user, password) })
 }
 
 // Delete removes the password of account user; it is ErrNoPassword if there
 // is none.
 func (k *Keychain) Delete(ctx context.Context, user string) error {
-	return k.call(ctx, "delete", user, func() error { return keyring.Delete(k.service(), user) })
+	return k.secretCall(ctx, "delete", user, func() error { return keyring.Delete(k.service(), user) })
 }
+
+// secretCall calls f, one go-keyring call, after checking that there is a
+// session bus to find the Secret Service on: without one go-keyring's godbus
+// would run dbus-launch and talk to a fresh, empty bus outside the desktop
+// session.
+func (k *Keychain) secretCall(ctx context.Context, op, user string, f func() error) error {
+	if secretService {
+		if _, err := sessionbus.Address(); err != nil {
+			return &KeychainError{Op: op, Account: user, Kind: ErrNoSessionBus, Err: err}
+		}
+	}
+	return k.call(ctx, op, user, f)
+}
+
+// secretService: go-keyring uses the Secret Service on the session bus
+// (everywhere but macOS and Windows).
+const secretService = runtime.GOOS != "darwin" && runtime.GOOS != "windows"
 
 // call runs f in its own goroutine and gives up at the timeout or when ctx
 // ends: a locked keyring with a prompt can block go-keyring forever. The

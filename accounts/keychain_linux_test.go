@@ -86,9 +86,6 @@ func TestKeychainNoSessionBus(t *testing.T) {
 		t.Log(err)
 		return
 	}
-	if _, err := exec.LookPath("dbus-launch"); err == nil {
-		t.Skip("dbus-launch is installed: without a bus address godbus would start a bus")
-	}
 	// godbus also tries $XDG_RUNTIME_DIR/bus before giving up.
 	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")

@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"mailsneaker/internal/safefile"
 )
 
 // ConfigError is one problem in the config file or in an account: where it
@@ -80,10 +82,14 @@ func (a Account) problems(dir string) []*ConfigError {
 	switch {
 	case strings.TrimSpace(a.Name) == "":
 		bad("name", "name is required (it is shown in the tray)")
-	case !utf8.ValidString(a.Name) || strings.IndexFunc(a.Name, unicode.IsControl) >= 0:
-		bad("name", "name %q has control characters (use plain text)", a.Name)
+	case textProblem(a.Name) != "":
+		bad("name", "name %q %s (use plain text)", a.Name, textProblem(a.Name))
+	case strings.ContainsFunc(a.Name, isBidiControl):
+		bad("name", "name %q has a bidirectional control character, which can make it show as another name (use plain text)", a.Name)
 	case a.Name != strings.TrimSpace(a.Name):
 		bad("name", "name %q has spaces around it (remove them)", a.Name)
+	case utf8.RuneCountInString(a.Name) > MaxNameLen:
+		bad("name", "name is %d characters long (use at most %d)", utf8.RuneCountInString(a.Name), MaxNameLen)
 	}
 	switch a.Protocol {
 	case IMAP, POP3:
@@ -103,8 +109,13 @@ func (a Account) problems(dir string) []*ConfigError {
 	default:
 		bad("security", `security %q is not allowed (use "tls", "starttls" or "none")`, string(a.Security))
 	}
-	if strings.TrimSpace(a.Username) == "" {
+	switch {
+	case strings.TrimSpace(a.Username) == "":
 		bad("username", "username is required")
+	case textProblem(a.Username) != "":
+		bad("username", "username %q %s", a.Username, textProblem(a.Username))
+	case utf8.RuneCountInString(a.Username) > MaxUsernameLen:
+		bad("username", "username is %d characters long (use at most %d)", utf8.RuneCountInString(a.Username), MaxUsernameLen)
 	}
 	if a.Protocol == POP3 && len(a.Folders) > 0 {
 		bad("folders", "folders is only for imap accounts (a pop3 mailbox has no folders): remove it")
@@ -113,6 +124,10 @@ func (a Account) problems(dir string) []*ConfigError {
 	for _, f := range a.Folders {
 		if strings.TrimSpace(f) == "" {
 			bad("folders", `folders has an empty folder name (use names like "INBOX")`)
+			break
+		}
+		if msg := textProblem(f); msg != "" {
+			bad("folders", "folder %q %s", f, msg)
 			break
 		}
 		if seen[f] {
@@ -151,10 +166,46 @@ func printableName(name string) string {
 	return name
 }
 
+// Length caps of account fields. A DNS name is at most 253 octets (RFC
+// 1035 section 2.3.4, without the final dot); an address is at most 64
+// octets before the @ and 255 after (RFC 5321 section 4.5.3.1); a tray
+// entry needs no more than 64 characters.
+const (
+	MaxNameLen     = 64
+	MaxHostLen     = 253
+	MaxUsernameLen = 320
+)
+
+// textProblem says what makes s unfit for a one-line field, or "". Control
+// characters (C0 such as CR, LF and NUL, DEL, C1) could forge lines in logs
+// and in the config file, or hide text in the tray and in terminals.
+func textProblem(s string) string {
+	if !utf8.ValidString(s) {
+		return "is not valid UTF-8"
+	}
+	if i := strings.IndexFunc(s, unicode.IsControl); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(s[i:])
+		return fmt.Sprintf("has a control character (%U)", r)
+	}
+	return ""
+}
+
+// isBidiControl reports the characters that reorder the text around them:
+// the embeddings and overrides U+202A-U+202E, the isolates U+2066-U+2069,
+// and the marks U+200E, U+200F and U+061C. In a name they can make one
+// account look like another.
+func isBidiControl(r rune) bool {
+	return (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == 0x200e || r == 0x200f || r == 0x061c
+}
+
 func hostProblem(h string) string {
 	switch {
 	case strings.TrimSpace(h) == "":
 		return `host is required (e.g. "imap.example.com")`
+	case textProblem(h) != "":
+		return fmt.Sprintf("host %q %s", h, textProblem(h))
+	case len(h) > MaxHostLen:
+		return fmt.Sprintf("host is %d characters long (a host name has at most %d)", len(h), MaxHostLen)
 	case strings.Contains(h, "://"):
 		return fmt.Sprintf("host %q must be a bare host name, without a scheme", h)
 	case strings.ContainsAny(h, " \t\r\n/@[]"):
@@ -165,8 +216,18 @@ func hostProblem(h string) string {
 	return ""
 }
 
+// MaxCAFileSize caps a ca_file: a whole system CA bundle is about 250 KiB.
+const MaxCAFileSize = 1 << 20
+
+// ReadCAFile reads an account's ca_file, which must be a regular file of at
+// most MaxCAFileSize bytes: a FIFO or /dev/zero is an error naming the file,
+// not a hang or an out-of-memory crash.
+func ReadCAFile(path string) ([]byte, error) {
+	return safefile.ReadFile(path, MaxCAFileSize)
+}
+
 func caFileProblem(path string) string {
-	pem, err := os.ReadFile(path)
+	pem, err := ReadCAFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return "does not exist (give the path of a PEM file with the CA certificates)"

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -54,8 +55,10 @@ type Resolver interface {
 
 // Options configure Lookup. A nil *Options is the zero value.
 type Options struct {
-	// HTTPClient fetches autoconfig files; nil means a client that follows
-	// at most 5 redirects.
+	// HTTPClient fetches autoconfig files; it is used as it is. nil means
+	// a client that follows at most MaxRedirects redirects, to https only,
+	// and connects to public addresses only, checked on the address dialled
+	// (ErrForbiddenAddress).
 	HTTPClient *http.Client
 	// URLs replace DefaultURLs() (tests point them at a local server).
 	URLs []string
@@ -80,12 +83,7 @@ func (o *Options) client() *http.Client {
 	if o != nil && o.HTTPClient != nil {
 		return o.HTTPClient
 	}
-	return &http.Client{CheckRedirect: func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 5 {
-			return errors.New("too many redirects")
-		}
-		return nil
-	}}
+	return newClient(publicAddr, nil)
 }
 
 func (o *Options) urls() []string {
@@ -111,6 +109,9 @@ func SplitAddress(email string) (local, domain string, err error) {
 		return "", "", fmt.Errorf("%q is not an e-mail address (it needs the form name@example.com)", email)
 	}
 	local, domain = email[:i], strings.ToLower(strings.TrimSuffix(email[i+1:], "."))
+	if ipLiteral(domain) {
+		return "", "", fmt.Errorf("%q has an IP address as its domain: looking up server settings needs a domain name (name@example.com); enter the server by hand", email)
+	}
 	if !validHost(domain) || !strings.Contains(domain, ".") || strings.ContainsAny(local, " \t\r\n") {
 		return "", "", fmt.Errorf("%q is not an e-mail address (it needs the form name@example.com)", email)
 	}
@@ -188,7 +189,7 @@ func fetchConfig(ctx context.Context, u, email string, o *Options) []Candidate {
 	if err != nil {
 		return nil
 	}
-	src := req.URL.Hostname()
+	src := resp.Request.URL.Hostname() // after redirects: where the file came from
 	for i := range cs {
 		cs[i].Source = src
 	}
@@ -273,6 +274,21 @@ func order(cs []Candidate) []Candidate {
 		}
 	}
 	return out
+}
+
+// ipLiteral reports whether an address's domain is an IP address: an RFC
+// 5321 literal ("[127.0.0.1]", "[IPv6:::1]"), a bare IP, or a name whose top
+// label is all digits, which some resolvers read as an IPv4 address
+// ("127.1"). The autoconfig URLs would point at that address directly.
+func ipLiteral(domain string) bool {
+	if strings.HasPrefix(domain, "[") || strings.HasSuffix(domain, "]") {
+		return true
+	}
+	if _, err := netip.ParseAddr(domain); err == nil {
+		return true
+	}
+	top := domain[strings.LastIndexByte(domain, '.')+1:]
+	return top != "" && strings.Trim(top, "0123456789") == ""
 }
 
 // validHost reports whether h looks like a host name or an IP address.

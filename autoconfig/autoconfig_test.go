@@ -157,7 +157,8 @@ func TestLookupAutoconfigAndSRV(t *testing.T) {
 		"_imaps._tcp.example.org": {{Target: "mail2.example.org.", Port: 993, Priority: 20}, {Target: "mail1.example.org.", Port: 993, Priority: 10}},
 		"_pop3._tcp.example.org":  {{Target: ".", Port: 0}}, // "not offered"
 	}
-	o := &Options{URLs: []string{srv.URL + "/mail/config-v1.1.xml?emailaddress={email}", srv.URL + "/missing/{domain}"}, Resolver: res}
+	// The test's own server's client: the default one never connects to 127.0.0.1.
+	o := &Options{URLs: []string{srv.URL + "/mail/config-v1.1.xml?emailaddress={email}", srv.URL + "/missing/{domain}"}, Resolver: res, HTTPClient: srv.Client()}
 	got, err := Lookup(context.Background(), "ann@example.org", o)
 	if err != nil {
 		t.Fatal(err)
@@ -229,7 +230,7 @@ func TestLookupNotFoundAndTimeout(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(hang)
-	o := &Options{URLs: []string{srv.URL + "/x"}, Resolver: fakeResolver{}, Timeout: 100 * time.Millisecond}
+	o := &Options{URLs: []string{srv.URL + "/x"}, Resolver: fakeResolver{}, Timeout: 100 * time.Millisecond, HTTPClient: srv.Client()}
 	start := time.Now()
 	_, err := Lookup(context.Background(), "a@unknown.example", o)
 	if !errors.Is(err, ErrNotFound) {
@@ -250,7 +251,7 @@ func TestLookupBodyLimit(t *testing.T) {
 		w.Write([]byte(strings.Replace(exampleConfig, "<displayName>", "<displayName>"+strings.Repeat("x", MaxConfigSize), 1)))
 	}))
 	defer srv.Close()
-	_, err := Lookup(context.Background(), "a@example.org", &Options{URLs: []string{srv.URL}, Resolver: fakeResolver{}})
+	_, err := Lookup(context.Background(), "a@example.org", &Options{URLs: []string{srv.URL}, Resolver: fakeResolver{}, HTTPClient: srv.Client()})
 	if !errors.Is(err, ErrNotFound) {
 		t.Errorf("oversized file: err = %v, want ErrNotFound", err)
 	}

@@ -1,11 +1,12 @@
 // Package autostart turns "Start at login" on and off: an XDG autostart entry
 // on Linux and the BSDs, the HKCU Run key on Windows, a LaunchAgent on macOS.
-// It imports nothing of ours.
+// Of ours it imports only internal/safefile.
 package autostart
 
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 )
@@ -23,4 +24,20 @@ func checkExe(exe string) error {
 		return errors.New("autostart: the program's path contains control characters")
 	}
 	return nil
+}
+
+// Set makes the session start this very program at login, or stops it.
+func Set(on bool) error {
+	if !on {
+		return Disable()
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find this program: %w", err)
+	}
+	// os.Executable may name the symlink the program was started through.
+	if exe, err = filepath.EvalSymlinks(exe); err != nil {
+		return fmt.Errorf("find this program: %w", err)
+	}
+	return Enable(exe)
 }

@@ -45,7 +45,7 @@ func Enable(exe string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(p, []byte(launchAgent(exe))); err != nil {
+	if err := writeEntry(p, []byte(launchAgent(exe))); err != nil {
 		return fmt.Errorf("autostart: write %s: %w", p, err)
 	}
 	return nil

@@ -48,13 +48,13 @@ func Enabled() (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	b, err := os.ReadFile(p)
+	b, err := readEntry(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		// The user's entry overrides the system one; without it the system one counts.
 		if p = systemEntry(); p == "" {
 			return false, nil
 		}
-		b, err = os.ReadFile(p)
+		b, err = readEntry(p)
 	}
 	if err != nil {
 		return false, fmt.Errorf("autostart: %w", err)
@@ -72,7 +72,7 @@ func Enable(exe string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(p, []byte(desktopEntry(exe))); err != nil {
+	if err := writeEntry(p, []byte(desktopEntry(exe))); err != nil {
 		return fmt.Errorf("autostart: write %s: %w", p, err)
 	}
 	return nil
@@ -87,7 +87,7 @@ func Disable() error {
 	}
 	if systemEntry() != "" {
 		hidden := strings.Join([]string{"[Desktop Entry]", "Type=Application", "Name=" + appName, "Hidden=true", ""}, "\n")
-		if err := writeFileAtomic(p, []byte(hidden)); err != nil {
+		if err := writeEntry(p, []byte(hidden)); err != nil {
 			return fmt.Errorf("autostart: write %s: %w", p, err)
 		}
 		return nil

@@ -142,7 +142,9 @@ func MarkRead(ctx context.Context, e *Env, args []string) int {
 	}
 	snap, n, err := m.MarkReadOnce(ctx, *only, *onServer)
 	if err != nil && n == 0 {
-		return e.fail(err)
+		// Saving the seen set or flagging on the server failed: not
+		// the user's arguments or config.
+		return e.fail(runFailure{err})
 	}
 	for _, a := range snap.Accounts {
 		if a.Err != nil {

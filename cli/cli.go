@@ -20,8 +20,8 @@ import (
 // Exit codes of every command.
 const (
 	ExitOK      = 0 // every account was checked
-	ExitFailed  = 1 // an account failed; the others were still printed
-	ExitUsage   = 2 // bad arguments or a bad config file
+	ExitFailed  = 1 // an account or the state dir failed (unwritable, disk full)
+	ExitUsage   = 2 // bad arguments or a bad config file, and nothing else
 	ExitAborted = 3 // interrupted
 )
 
@@ -38,6 +38,21 @@ type Env struct {
 	Options func(a accounts.Account) *poller.Options
 }
 
+// NewEnv is the env of a real run: the user's config and state paths and
+// the OS keychain.
+func NewEnv(stdin io.Reader, stdout, stderr io.Writer, logger *slog.Logger) (*Env, error) {
+	cfgPath, err := accounts.DefaultConfigPath()
+	if err != nil {
+		return nil, err
+	}
+	stateDir, err := accounts.StateDir()
+	if err != nil {
+		return nil, err
+	}
+	return &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Logger: logger,
+		ConfigPath: cfgPath, StateDir: stateDir, Keychain: &accounts.Keychain{}}, nil
+}
+
 // CheckerOptions gives the checker options of a: its password from the
 // keychain or password_command, and the env's logger.
 func (e *Env) CheckerOptions(a accounts.Account) *poller.Options {
@@ -46,7 +61,7 @@ func (e *Env) CheckerOptions(a accounts.Account) *poller.Options {
 	}
 	return &poller.Options{
 		Password: func(ctx context.Context) (string, error) { return accounts.Password(ctx, a, e.Keychain) },
-		Logger:   e.Logger.With("account", a.Name),
+		Logger:   e.Logger, // the checkers name the account on their lines
 	}
 }
 
@@ -70,9 +85,15 @@ func (e *Env) manager(cfg *accounts.Config, only string) (*poller.Manager, error
 		}
 		accts = []accounts.Account{a}
 	}
+	return e.Manager(accts)
+}
+
+// Manager opens the seen set, warns on stderr when it had to be recovered,
+// and makes a manager for accts with the env's checker options.
+func (e *Env) Manager(accts []accounts.Account) (*poller.Manager, error) {
 	store, err := seen.Open(e.StateDir)
 	if err != nil {
-		return nil, fmt.Errorf("open the seen-mail state: %w", err)
+		return nil, runFailure{fmt.Errorf("open the seen-mail state: %w", err)}
 	}
 	if msg := store.Recovered(); msg != "" {
 		fmt.Fprintln(e.Stderr, "warning:", msg)
@@ -96,11 +117,24 @@ func (e *Env) newFlagSet(name, usage string) *flag.FlagSet {
 	return fs
 }
 
-// fail prints err and returns the exit code for it.
+// runFailure marks an error of the machine rather than of the user's
+// arguments or config (the state dir is read-only, the disk is full), so
+// that scripts retry it instead of asking for a fix of the command line.
+type runFailure struct{ err error }
+
+func (r runFailure) Error() string { return r.err.Error() }
+func (r runFailure) Unwrap() error { return r.err }
+
+// fail prints err and returns the exit code for it: ExitAborted when
+// interrupted, ExitFailed for a runFailure, ExitUsage otherwise.
 func (e *Env) fail(err error) int {
 	fmt.Fprintln(e.Stderr, "mailsneaker:", err)
-	if errors.Is(err, context.Canceled) {
+	var rf runFailure
+	switch {
+	case errors.Is(err, context.Canceled):
 		return ExitAborted
+	case errors.As(err, &rf):
+		return ExitFailed
 	}
 	return ExitUsage
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"mailsneaker/accounts"
+	"mailsneaker/internal/testenv"
 	"mailsneaker/poller"
 	"mailsneaker/seen"
 )
@@ -41,37 +42,48 @@ func TestDemoCountsChange(t *testing.T) {
 		}
 		return -1
 	}
-	deadline := time.After(30 * time.Second)
-	next := func() poller.Snapshot {
-		select {
-		case s := <-sub:
-			return s
-		case <-deadline:
-			t.Fatal("timed out waiting for the demo's counts to change")
+	testenv.Eventually(t, 30*time.Second, func() bool {
+		for {
+			select {
+			case s := <-sub:
+				if count(s, "demo-imap") == 3 && count(s, "demo-pop3") == 2 {
+					return true
+				}
+				if s.Errors() > 0 {
+					t.Fatalf("demo account failed: %+v", s.Accounts)
+				}
+			default:
+				return false
+			}
 		}
-		return poller.Snapshot{}
-	}
-	for s := next(); count(s, "demo-imap") != 3 || count(s, "demo-pop3") != 2; s = next() {
-		if s.Errors() > 0 {
-			t.Fatalf("demo account failed: %+v", s.Accounts)
-		}
-	}
+	}, "the demo's seeded counts (3 IMAP, 2 POP3)")
 	d.Every = 20 * time.Millisecond
 	go d.Run(ctx)
-	var rose, dropped bool
+	changed := map[string]bool{} // "rose", "dropped"
 	prevIMAP := 3
-	for !rose || !dropped {
-		s := next()
-		n := count(s, "demo-imap")
-		if n < 0 {
-			continue
+	testenv.Eventually(t, 30*time.Second, func() bool {
+		for !changed["rose"] || !changed["dropped"] {
+			select {
+			case s := <-sub:
+				n := count(s, "demo-imap")
+				if n < 0 {
+					continue
+				}
+				if n > 3 || count(s, "demo-pop3") > 2 {
+					changed["rose"] = true
+				}
+				if n < prevIMAP {
+					changed["dropped"] = true
+				}
+				prevIMAP = n
+				// POP3 is polled: ask for checks so its new mail shows up too.
+				m.CheckNow("demo-pop3")
+			default:
+				return false
+			}
 		}
-		rose = rose || n > 3 || count(s, "demo-pop3") > 2
-		dropped = dropped || n < prevIMAP
-		prevIMAP = n
-		// POP3 is polled: ask for checks so its new mail shows up too.
-		m.CheckNow("demo-pop3")
-	}
+		return true
+	}, "the demo's counts to rise and drop (so far %v)", changed)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

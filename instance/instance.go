@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"mailsneaker/internal/safefile"
 )
 
 // ErrRunning means another process holds the lock.
@@ -20,16 +22,12 @@ func Lock(dir, name string) (release func(), err error) {
 		return nil, fmt.Errorf("instance lock: %w", err)
 	}
 	path := filepath.Join(dir, name)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	l, err := safefile.TryLock(path)
+	if errors.Is(err, safefile.ErrLocked) {
+		return nil, fmt.Errorf("%w (lock %s)", ErrRunning, path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("instance lock: %w", err)
 	}
-	if err := tryLock(f); err != nil {
-		f.Close()
-		if errors.Is(err, ErrRunning) {
-			return nil, fmt.Errorf("%w (lock %s)", ErrRunning, path)
-		}
-		return nil, fmt.Errorf("instance lock %s: %w", path, err)
-	}
-	return func() { f.Close() }, nil
+	return func() { l.Unlock() }, nil
 }

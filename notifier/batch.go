@@ -1,7 +1,7 @@
 // Package notifier turns successive poller snapshots into desktop
 // notifications: Batcher decides what is worth a notification (pure, every
-// platform) and Notifier shows it (org.freedesktop.Notifications on Linux, a
-// no-op elsewhere).
+// platform), Notifier shows it (org.freedesktop.Notifications on Linux, a
+// no-op elsewhere), and Loop runs the two on the poller's snapshots.
 package notifier
 
 import (

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +11,8 @@ import (
 
 	"github.com/esiqveland/notify"
 	"github.com/godbus/dbus/v5"
+
+	"mailsneaker/internal/sessionbus"
 )
 
 // The Desktop Notifications Specification, version 1.2.
@@ -24,25 +25,32 @@ const (
 	desktopID = "mailsneaker" // the launcher make install writes: mailsneaker.desktop
 )
 
-// SessionBus opens a private connection to the user's session bus. Unlike
-// godbus it never starts a bus (dbus-launch would leave a stray daemon
-// behind): without DBUS_SESSION_BUS_ADDRESS it returns an error.
-func SessionBus(ctx context.Context) (*dbus.Conn, error) {
-	addr := os.Getenv("DBUS_SESSION_BUS_ADDRESS")
-	if addr == "" {
-		return nil, errors.New("no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set; run MailSneaker inside a desktop session for notifications")
-	}
-	c, err := dbus.Connect(addr, dbus.WithContext(ctx))
+// Start connects to the session bus (package sessionbus: the tray's bus)
+// and listens for clicks on notes; the Loop's Run then shows them. The
+// error says why there can be no notifications.
+func Start(ctx context.Context, o Options) (*Loop, error) {
+	conn, err := sessionbus.Connect(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("connect to the session bus: %w", err)
+		return nil, err
 	}
-	return c, nil
+	l := newLoop(ctx, o)
+	n, err := New(conn, l.action)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	l.sink = n
+	l.close = func() {
+		n.Close()
+		conn.Close()
+	}
+	return l, nil
 }
 
 // Show shows n once on a connection of its own, with no actions (nobody is
 // left to answer them). The tray uses a Notifier instead.
 func Show(ctx context.Context, n Note) error {
-	c, err := SessionBus(ctx)
+	c, err := sessionbus.Connect(ctx)
 	if err != nil {
 		return err
 	}
@@ -75,7 +83,7 @@ type Notifier struct {
 }
 
 // New starts listening for clicks on conn, which stays the caller's to
-// close after Close. Give it a connection of its own (SessionBus): the bus
+// close after Close. Give it a connection of its own (sessionbus.Connect): the bus
 // filters out signals from anyone but the notification service only for this
 // subscription, and other subscriptions on a shared connection would let
 // theirs through. onAction is called with ActionOpen or ActionMarkRead

@@ -2,6 +2,9 @@ package notifier
 
 import (
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -10,7 +13,10 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"mailsneaker/accounts"
+	"mailsneaker/internal/sessionbus"
 	"mailsneaker/internal/testenv"
+	"mailsneaker/poller"
 )
 
 // notifyCall is one Notify call as the server saw it.
@@ -149,13 +155,7 @@ func TestNotifierShowAndActions(t *testing.T) {
 
 	// Once the user closed it, the next note is a new notification.
 	emit("NotificationClosed", c2.ID, uint32(2))
-	deadline := time.Now().Add(10 * time.Second)
-	for n.current() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("NotificationClosed not handled")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.Eventually(t, 10*time.Second, func() bool { return n.current() == 0 }, "NotificationClosed to be handled")
 	if err := n.Show(ctx, first); err != nil {
 		t.Fatal(err)
 	}
@@ -231,12 +231,58 @@ func TestNoServer(t *testing.T) {
 
 func TestNoSessionBus(t *testing.T) {
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
 	ctx := context.Background()
-	if _, err := SessionBus(ctx); err == nil || !strings.Contains(err.Error(), "DBUS_SESSION_BUS_ADDRESS") {
-		t.Fatalf("SessionBus: %v", err)
+	if _, err := Start(ctx, Options{Batcher: NewBatcher(accounts.General{Notify: true})}); !errors.Is(err, sessionbus.ErrNoSessionBus) {
+		t.Fatalf("Start: %v, want ErrNoSessionBus", err)
 	}
 	if err := Show(ctx, Note{Title: "x"}); err == nil || !strings.Contains(err.Error(), "DBUS_SESSION_BUS_ADDRESS") {
 		t.Fatalf("Show: %v", err)
+	}
+}
+
+// Notifications find the bus where the tray does: with
+// DBUS_SESSION_BUS_ADDRESS unset, at $XDG_RUNTIME_DIR/bus (a systemd user
+// session's socket). Once they found none there while the tray did.
+func TestRuntimeDirBus(t *testing.T) {
+	addr := testenv.SessionBus(t, false)
+	srv, _ := startServer(t, addr, "actions", "body")
+	path, ok := strings.CutPrefix(strings.Split(addr, ",")[0], "unix:path=")
+	if !ok {
+		t.Skipf("the private bus listens on %q, not on a path", addr)
+	}
+	dir := t.TempDir()
+	if err := os.Symlink(path, filepath.Join(dir, "bus")); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("XDG_RUNTIME_DIR", dir)
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
+	os.Unsetenv("DBUS_SESSION_BUS_ADDRESS")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := Show(ctx, Note{Title: "found"}); err != nil {
+		t.Fatalf("Show via $XDG_RUNTIME_DIR/bus: %v", err)
+	}
+	if c := srv.next1(t); c.Summary != "found" {
+		t.Errorf("Notify %+v", c)
+	}
+
+	// The whole loop: Start finds the bus, Run shows the second snapshot's
+	// new mail and returns when the snapshots end.
+	l, err := Start(ctx, Options{Batcher: NewBatcher(accounts.General{Notify: true})})
+	if err != nil {
+		t.Fatalf("Start via $XDG_RUNTIME_DIR/bus: %v", err)
+	}
+	snaps := make(chan poller.Snapshot, 2)
+	snaps <- snap(acct("home", "a"))
+	snaps <- snap(acct("home", "a", "b"))
+	close(snaps)
+	if err := l.Run(ctx, snaps); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if c := srv.next1(t); c.Summary != "1 new mail" || !strings.Contains(c.Body, "Subject b") {
+		t.Errorf("Notify %+v", c)
 	}
 }
 

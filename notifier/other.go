@@ -14,8 +14,8 @@ import (
 // notifications are implemented only over org.freedesktop.Notifications.
 // The tray's badge still shows the count.
 
-// SessionBus reports that there is no session bus to use on this system.
-func SessionBus(ctx context.Context) (*dbus.Conn, error) {
+// Start reports that there are no desktop notifications on this system.
+func Start(ctx context.Context, o Options) (*Loop, error) {
 	return nil, fmt.Errorf("desktop notifications are not implemented on %s", runtime.GOOS)
 }
 

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -98,7 +97,7 @@ func tlsConfig(a accounts.Account, o *Options) (*tls.Config, error) {
 		pool = x509.NewCertPool()
 	}
 	if a.CAFile != "" {
-		pem, err := os.ReadFile(a.CAFile)
+		pem, err := accounts.ReadCAFile(a.CAFile)
 		if err != nil {
 			return nil, &CheckError{Kind: KindConfig, Msg: fmt.Sprintf("cannot read ca_file of account %q", a.Name), Err: err}
 		}

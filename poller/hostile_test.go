@@ -221,6 +221,7 @@ func TestHostileServers(t *testing.T) {
 // account (an endless literal, then garbage) beside a healthy POP3 one: the
 // hostile one shows a CheckError, the healthy one goes on counting.
 func TestHostileServerSparesOtherAccounts(t *testing.T) {
+	t.Parallel()
 	addr := imapFakeServer(t, hostileIMAP(say(imapHello), func(w io.Writer, tag, _ string) {
 		io.WriteString(w, "* STATUS {4000000000}\r\n")
 		endless(w, "INBOX\r\n")

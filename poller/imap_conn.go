@@ -146,14 +146,16 @@ func imapLogin(ctx context.Context, a accounts.Account, o *Options, conn net.Con
 		}
 		log.Debug("imap LOGIN", "user", a.Username)
 		if err := c.Login(a.Username, pw).Wait(); err != nil {
+			// Some servers quote the whole command, password and all, in
+			// their reply; it must not reach the error, the logs or the UI.
 			var ie *imap.Error
 			if !errors.As(err, &ie) {
-				return fail(imapNetErr(a, "login", err))
+				return fail(imapMask(imapNetErr(a, "login", err), pw))
 			}
 			if ie.Code == imap.ResponseCodeUnavailable {
-				return fail(&CheckError{Kind: KindNetwork, Msg: fmt.Sprintf("%s cannot log in now (temporarily unavailable)", a.Host), Err: err})
+				return fail(imapMask(&CheckError{Kind: KindNetwork, Msg: fmt.Sprintf("%s cannot log in now (temporarily unavailable)", a.Host), Err: err}, pw))
 			}
-			return fail(&CheckError{Kind: KindAuth, Msg: fmt.Sprintf("login refused by %s: check the password", a.Host), Err: err})
+			return fail(imapMask(&CheckError{Kind: KindAuth, Msg: fmt.Sprintf("login refused by %s: check the password", a.Host), Err: err}, pw))
 		}
 	}
 	s.caps = c.Caps()
@@ -161,6 +163,40 @@ func imapLogin(ctx context.Context, a accounts.Account, o *Options, conn net.Con
 		return fail(imapNetErr(a, "capability", errors.New("no CAPABILITY reply")))
 	}
 	return s, nil
+}
+
+// imapMasked replaces what stands for the password.
+const imapMasked = "********"
+
+// imapMask removes pw from err's text, as the server may have written it:
+// verbatim, or as the quoted string LOGIN sent (RFC 9051 §4.3: \ and \"
+// escaped). A *CheckError keeps its kind and a server's *imap.Error its code,
+// so callers can still tell them apart; other errors become plain text.
+func imapMask(err error, pw string) error {
+	if err == nil || pw == "" {
+		return err
+	}
+	quoted := strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(pw)
+	r := strings.NewReplacer(quoted, imapMasked, pw, imapMasked)
+	if quoted == pw {
+		r = strings.NewReplacer(pw, imapMasked)
+	}
+	if !strings.Contains(err.Error(), pw) && !strings.Contains(err.Error(), quoted) {
+		return err
+	}
+	var ce *CheckError
+	if errors.As(err, &ce) {
+		masked := *ce
+		masked.Msg = r.Replace(ce.Msg)
+		masked.Err = imapMask(ce.Err, pw)
+		return &masked
+	}
+	if ie, ok := err.(*imap.Error); ok {
+		masked := *ie
+		masked.Text = r.Replace(ie.Text)
+		return &masked
+	}
+	return errors.New(r.Replace(err.Error()))
 }
 
 // imapStartTLS does the clear-text part of STARTTLS itself (RFC 9051 §6.2.1)

@@ -111,6 +111,7 @@ func (b *imapLogBuffer) String() string {
 }
 
 func TestIMAPDovecot(t *testing.T) {
+	t.Parallel()
 	x := newIMAPDovecot(t)
 	x.d.Deliver(t, x.user, testenv.Message("Jürgen Müller <jm@example.com>", "=?UTF-8?B?R3LDvMOfZSBhdXMgS8O2bG4=?=", "body"))
 	x.d.Deliver(t, x.user, testenv.Message("plain@example.com", "second one", "body"))
@@ -137,6 +138,7 @@ func TestIMAPDovecot(t *testing.T) {
 }
 
 func TestIMAPDovecotSeenElsewhereAndIdle(t *testing.T) {
+	t.Parallel()
 	x := newIMAPDovecot(t)
 	x.d.Deliver(t, x.user, testenv.Message("a@example.com", "first", "body"))
 	ck := NewIMAP(x.account(accounts.TLS), x.options(nil))
@@ -181,6 +183,7 @@ func TestIMAPDovecotSeenElsewhereAndIdle(t *testing.T) {
 }
 
 func TestIMAPDovecotWrongPassword(t *testing.T) {
+	t.Parallel()
 	x := newIMAPDovecot(t)
 	o := x.options(nil)
 	o.Password = func(context.Context) (string, error) { return "not-the-password-42", nil }
@@ -200,6 +203,7 @@ func TestIMAPDovecotWrongPassword(t *testing.T) {
 // STARTTLS from what Dovecot advertises: the client must give up before it
 // sends any credential.
 func TestIMAPDovecotStartTLSStripped(t *testing.T) {
+	t.Parallel()
 	x := newIMAPDovecot(t)
 	var mu sync.Mutex
 	var fromClient bytes.Buffer
@@ -249,6 +253,7 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 // cycles (clear text on loopback, so the recorder can read them) and checks
 // that the flags in the Maildir did not move.
 func TestIMAPDovecotReadOnly(t *testing.T) {
+	t.Parallel()
 	x := newIMAPDovecot(t)
 	for i := range 5 {
 		x.d.Deliver(t, x.user, testenv.Message("a@example.com", fmt.Sprint("old", i), "body"))

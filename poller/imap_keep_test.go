@@ -8,6 +8,7 @@ import (
 // TestIMAPKeepsQuietConnection: the check connection survives a quiet gap
 // longer than the read timeout, so the next check needs no new login.
 func TestIMAPKeepsQuietConnection(t *testing.T) {
+	t.Parallel()
 	m := startIMAPMem(t)
 	rec := &imapRecorder{}
 	o := imapOptions(rec, "secret")

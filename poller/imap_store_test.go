@@ -15,6 +15,7 @@ import (
 // TestMarkSeenOnServerChangesOnlyThoseMails: the explicit action flags
 // exactly the mails shown, and nothing else anywhere in the mailbox.
 func TestMarkSeenOnServerChangesOnlyThoseMails(t *testing.T) {
+	t.Parallel()
 	d := testenv.StartDovecot(t)
 	user, pw := d.AddUser(t)
 	for _, s := range []string{"one", "two", "three", "four"} {

@@ -442,6 +442,7 @@ func pop3PipeServer(t *testing.T, greeting string, replies ...string) func(conte
 }
 
 func TestPOP3FakeHangs(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		sec      accounts.Security

@@ -79,6 +79,7 @@ func pop3MaildirFiles(t *testing.T, dir string) []string {
 }
 
 func TestPOP3Dovecot(t *testing.T) {
+	t.Parallel()
 	d := testenv.StartDovecot(t)
 	user, pass := d.AddUser(t)
 	d.Deliver(t, user, testenv.Message("=?UTF-8?Q?J=C3=BCrgen_M=C3=BCller?= <jm@example.com>", "=?UTF-8?B?R3LDvMOfZSBhdXMgS8O2bG4=?=", "one"))

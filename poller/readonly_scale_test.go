@@ -78,7 +78,11 @@ func TestReadOnlyAtScale(t *testing.T) {
 			Security: sec, Username: user}.WithDefaults()
 	}
 	const perTransport = 400
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	// No check starts after 60 s; the context is only the hard cap, so a
+	// check still running then (on a loaded machine) ends normally rather
+	// than as a failure.
+	stopStarting := time.Now().Add(60 * time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var checks atomic.Int64
 	var wg sync.WaitGroup
@@ -91,7 +95,7 @@ func TestReadOnlyAtScale(t *testing.T) {
 				c.Close()
 			}
 		}()
-		for i := 0; i < perTransport && ctx.Err() == nil; i++ {
+		for i := 0; i < perTransport && time.Now().Before(stopStarting); i++ {
 			if i%40 == 0 { // a fresh checker: new connections, nothing cached
 				if c != nil {
 					c.Close()

@@ -23,13 +23,14 @@ import (
 // check against the new server; mail delivered after a restart reaches the
 // IMAP account through its new IDLE connection, without a poke; mail read
 // elsewhere drops out. When the manager stops, its goroutines and file
-// descriptors are all gone. 100 restarts under scripts/test, 20 otherwise.
+// descriptors are all gone. 20 restarts (each step below runs at least
+// once), 100 with MAILSNEAKER_SOAK=1.
 func TestSoakDovecotRestarts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("restarts Dovecot many times")
 	}
 	restarts := 20
-	if testenv.Full() {
+	if testenv.Soak() {
 		restarts = 100
 	}
 	d := testenv.StartDovecot(t)

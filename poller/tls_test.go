@@ -51,6 +51,7 @@ func wantTLSRefusal(t *testing.T, err error, kind ErrorKind, words ...string) {
 // says what is wrong, for both protocols, and security "none" is the only way
 // to speak clear text.
 func TestTLSRefusals(t *testing.T) {
+	t.Parallel()
 	d := testenv.StartDovecot(t)
 	user, pw := d.AddUser(t)
 	at := func(proto accounts.Protocol, host string, port int, sec accounts.Security) accounts.Account {

@@ -15,6 +15,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"mailsneaker/internal/safefile"
 )
 
 // Names of the store's files inside its directory.
@@ -24,6 +26,12 @@ const (
 	seenLockFile = "seen.lock"
 	seenTmpGlob  = "seen.db.tmp-*"
 )
+
+// maxSeenSize caps seen.db and seen.db.prev. An id line is about 100 bytes
+// (folder/uidvalidity/uid and a Message-ID), so 256 MiB holds some 2.5
+// million mails: far beyond any real mailbox set, yet a bound on what a
+// symlink to /dev/zero or a runaway file can make us read into memory.
+const maxSeenSize = 256 << 20
 
 // seenLockTimeout bounds how long Save, Reload and Open wait for another
 // process (the CLI or the tray) to finish writing: writes take milliseconds,
@@ -78,17 +86,34 @@ type Store struct {
 	dirty     bool      // cur may differ from base
 	rewrite   bool      // the file on disk was damaged: write even if cur equals base
 	recovered string
+	readFile  func(path string) ([]byte, error) // reads seen.db or .prev; tests inject failures
 }
 
 // Open loads the store in dir (creating dir if needed). A missing store
 // is a clean empty one; a damaged one is recovered from seen.db.prev or, if
 // that is damaged too, moved aside and replaced by an empty store with Reset
 // set. Either way Recovered says what happened.
+//
+// A file that cannot be read (permissions, an I/O error, not a regular file,
+// over the size cap) is not damage: Open then fails and leaves both files
+// alone, because recovering from .prev would bring mail already dismissed
+// back as new.
 func Open(dir string) (*Store, error) {
+	return open(dir, readSeenFile)
+}
+
+// readSeenFile reads a store file through the size cap; a FIFO, a device or
+// a directory in its place is an error, not a hang.
+func readSeenFile(path string) ([]byte, error) {
+	return safefile.ReadFile(path, maxSeenSize)
+}
+
+// open is Open with the function that reads the store's files.
+func open(dir string, readFile func(string) ([]byte, error)) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("seen store: %w", err)
 	}
-	s := &Store{dir: dir}
+	s := &Store{dir: dir, readFile: readFile}
 	unlock, err := s.lock()
 	if err != nil {
 		return nil, err
@@ -373,11 +398,17 @@ type seenOnDisk struct {
 // state then points at s.base. With preferBase (a store that has read or
 // written the file before), a damaged seen.db is replaced by s.base rather
 // than seen.db.prev: base is at least as new as the file it was read from,
-// while .prev is most likely the generation before it.
+// while .prev is most likely the generation before it. Only a file that was
+// read and failed its checksum or parse is damage; one that could not be read
+// is an error, and nothing is moved or rewritten.
 func (s *Store) readDisk(preferBase bool) (seenOnDisk, error) {
 	cur := filepath.Join(s.dir, seenFile)
 	prev := filepath.Join(s.dir, seenPrevFile)
-	data, curErr := os.ReadFile(cur)
+	data, curErr := s.readFile(cur)
+	curMissing := errors.Is(curErr, fs.ErrNotExist)
+	if curErr != nil && !curMissing {
+		return seenOnDisk{}, seenReadError(curErr)
+	}
 	var st seenState
 	var nonce uint64
 	if curErr == nil {
@@ -390,7 +421,6 @@ func (s *Store) readDisk(preferBase bool) (seenOnDisk, error) {
 	if errors.As(curErr, &newer) {
 		return seenOnDisk{}, fmt.Errorf("%s: %w", cur, curErr)
 	}
-	curMissing := errors.Is(curErr, fs.ErrNotExist)
 	if !curMissing && preferBase && s.baseNonce != 0 {
 		aside, err := moveSeenAside(cur, "")
 		if err != nil {
@@ -405,11 +435,14 @@ func (s *Store) readDisk(preferBase bool) (seenOnDisk, error) {
 		return seenOnDisk{state: &s.base, nonce: s.baseNonce, curGood: true, note: note}, nil
 	}
 
-	pdata, prevErr := os.ReadFile(prev)
+	pdata, prevErr := s.readFile(prev)
+	prevMissing := errors.Is(prevErr, fs.ErrNotExist)
+	if prevErr != nil && !prevMissing {
+		return seenOnDisk{}, seenReadError(prevErr)
+	}
 	if prevErr == nil {
 		nonce, prevErr = s.loadBytes(pdata, &st)
 	}
-	prevMissing := errors.Is(prevErr, fs.ErrNotExist)
 	if curMissing && prevMissing {
 		return seenOnDisk{}, nil // first run
 	}
@@ -455,6 +488,13 @@ func (s *Store) readDisk(preferBase bool) (seenOnDisk, error) {
 	return d, nil
 }
 
+// seenReadError is the error for a store file that could not be read, as
+// opposed to one that was read and found damaged: nothing was moved or
+// rewritten, and the user has to fix the file before the next try.
+func seenReadError(err error) error {
+	return fmt.Errorf("seen store: %w (nothing was moved or rewritten: fix or remove that file and retry)", err)
+}
+
 // loadBytes parses data into st, or, when data is the file s.base came from,
 // points st at s.base without parsing.
 func (s *Store) loadBytes(data []byte, st *seenState) (uint64, error) {
@@ -496,38 +536,18 @@ func moveSeenAside(path, suffix string) (string, error) {
 // commit atomically replaces seen.db with data: a kill at any instant leaves
 // the old or the new file. With keepPrev the old seen.db (known intact)
 // becomes seen.db.prev first.
-func (s *Store) commit(data []byte, keepPrev bool) (err error) {
-	f, err := os.CreateTemp(s.dir, seenTmpGlob)
-	if err != nil {
-		return fmt.Errorf("seen store: %w", err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("seen store: writing %s: %w", tmp, err)
+func (s *Store) commit(data []byte, keepPrev bool) error {
+	if len(data) > maxSeenSize {
+		// Writing it would lock the next Open out.
+		return fmt.Errorf("seen store: the seen set has grown to %d bytes, over the %d byte limit: remove accounts you no longer use", len(data), maxSeenSize)
 	}
 	cur := filepath.Join(s.dir, seenFile)
+	o := &safefile.WriteOptions{TempPattern: seenTmpGlob}
 	if keepPrev {
-		if err := keepSeenPrevious(cur, filepath.Join(s.dir, seenPrevFile)); err != nil {
-			return err
-		}
+		o.BeforeRename = func() error { return keepSeenPrevious(cur, filepath.Join(s.dir, seenPrevFile)) }
 	}
-	if err := os.Rename(tmp, cur); err != nil {
+	if err := safefile.WriteFile(cur, data, o); err != nil {
 		return fmt.Errorf("seen store: %w", err)
-	}
-	if err := syncSeenDir(s.dir); err != nil {
-		return fmt.Errorf("seen store: syncing %s: %w", s.dir, err)
 	}
 	return nil
 }
@@ -540,15 +560,9 @@ func keepSeenPrevious(cur, prev string) error {
 	tmp := prev + ".tmp"
 	os.Remove(tmp)
 	if err := os.Link(cur, tmp); err == nil {
-		if err := os.Rename(tmp, prev); err != nil {
-			return fmt.Errorf("seen store: %w", err)
-		}
-		return nil
+		return os.Rename(tmp, prev)
 	}
-	if err := os.Rename(cur, prev); err != nil {
-		return fmt.Errorf("seen store: %w", err)
-	}
-	return nil
+	return os.Rename(cur, prev)
 }
 
 // removeStaleTemps deletes temp files left by a process killed mid-save;
@@ -562,32 +576,17 @@ func (s *Store) removeStaleTemps() {
 }
 
 // lock takes the exclusive inter-process lock on seen.lock, waiting up to
-// seenLockTimeout, and returns the function that releases it.
+// seenLockTimeout, and returns the function that releases it. It polls
+// rather than blocking, so a stuck process gives an error instead of hanging
+// the manager.
 func (s *Store) lock() (func(), error) {
 	path := filepath.Join(s.dir, seenLockFile)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	l, err := safefile.LockWait(path, seenLockTimeout)
+	if errors.Is(err, safefile.ErrLocked) {
+		return nil, fmt.Errorf("seen store: %s is held by another MailSneaker process for over %v: stop that process (a hung \"mailsneaker mark-read\"?) and retry", path, seenLockTimeout)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("seen store: %w", err)
 	}
-	deadline := time.Now().Add(seenLockTimeout)
-	wait := time.Millisecond
-	for {
-		ok, err := tryLockSeenFile(f)
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("seen store: locking %s: %w", path, err)
-		}
-		if ok {
-			// Closing the file releases the lock on every OS.
-			return func() { unlockSeenFile(f); f.Close() }, nil
-		}
-		if time.Now().After(deadline) {
-			f.Close()
-			return nil, fmt.Errorf("seen store: %s is held by another MailSneaker process for over %v: stop that process (a hung \"mailsneaker mark-read\"?) and retry", path, seenLockTimeout)
-		}
-		// Polling rather than a blocking lock, so a stuck process
-		// gives an error instead of hanging the manager.
-		time.Sleep(wait)
-		wait = min(2*wait, 50*time.Millisecond)
-	}
+	return func() { l.Unlock() }, nil
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"mailsneaker/internal/safefile"
 )
 
 // seenAwkward holds names and ids that break naive formats.
@@ -479,18 +481,19 @@ func TestSeenLockExcludes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, seenLockFile), os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if ok, err := tryLockSeenFile(f); ok || err != nil {
-		t.Fatalf("second lock while held: %v, %v; want refused", ok, err)
+	path := filepath.Join(dir, seenLockFile)
+	if l, err := safefile.TryLock(path); !errors.Is(err, safefile.ErrLocked) {
+		if l != nil {
+			l.Unlock()
+		}
+		t.Fatalf("second lock while held: %v; want ErrLocked", err)
 	}
 	unlock()
-	if ok, err := tryLockSeenFile(f); !ok || err != nil {
-		t.Fatalf("lock after release: %v, %v", ok, err)
+	l, err := safefile.TryLock(path)
+	if err != nil {
+		t.Fatalf("lock after release: %v", err)
 	}
+	l.Unlock()
 }
 
 func FuzzSeenParse(f *testing.F) {

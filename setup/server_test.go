@@ -339,7 +339,7 @@ func autoconfigServer(t *testing.T, host string, port int) *autoconfig.Options {
 </emailProvider></clientConfig>`)
 	}))
 	t.Cleanup(srv.Close)
-	return &autoconfig.Options{URLs: []string{srv.URL + "/mail/config-v1.1.xml?emailaddress={email}"}, NoSRV: true}
+	return &autoconfig.Options{URLs: []string{srv.URL + "/mail/config-v1.1.xml?emailaddress={email}"}, NoSRV: true, HTTPClient: srv.Client()}
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -4,11 +4,10 @@ package tray
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 
-	"github.com/godbus/dbus/v5"
+	"mailsneaker/internal/sessionbus"
 )
 
 // watcherName is the bus name of the StatusNotifierWatcher, which every
@@ -23,21 +22,12 @@ const watcherName = "org.kde.StatusNotifierWatcher"
 // at $XDG_RUNTIME_DIR/bus (where systray's D-Bus library looks too) it
 // returns false and ErrNoSessionBus. It does I/O on the bus.
 func HostAvailable(ctx context.Context) (bool, error) {
-	addr := os.Getenv("DBUS_SESSION_BUS_ADDRESS")
-	if addr == "" {
-		if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" {
-			p := filepath.Join(dir, "bus")
-			if fi, err := os.Stat(p); err == nil && fi.Mode().Type() == os.ModeSocket {
-				addr = "unix:path=" + p
-			}
-		}
-	}
-	if addr == "" {
+	conn, err := sessionbus.Connect(ctx)
+	if errors.Is(err, sessionbus.ErrNoSessionBus) {
 		return false, ErrNoSessionBus
 	}
-	conn, err := dbus.Connect(addr, dbus.WithContext(ctx))
 	if err != nil {
-		return false, fmt.Errorf("tray: connect to the session bus: %w", err)
+		return false, fmt.Errorf("tray: %w", err)
 	}
 	defer conn.Close()
 	var has bool

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"mailsneaker/internal/testenv"
 	"mailsneaker/poller"
 )
 
@@ -56,13 +57,7 @@ func (e *fakeEngine) publish(s poller.Snapshot) {
 // waitTaken waits until the loop has taken the published snapshot.
 func (e *fakeEngine) waitTaken(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(e.snaps) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the loop did not take the snapshot")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testenv.Eventually(t, 5*time.Second, func() bool { return len(e.snaps) == 0 }, "the loop to take the snapshot")
 }
 
 // fakeUI keeps the menu as a tree and reports each finished build.
@@ -189,19 +184,24 @@ func (u *fakeUI) waitBuilt(t *testing.T, want string) string {
 // waitMenu waits for a build whose menu ok accepts.
 func (u *fakeUI) waitMenu(t *testing.T, what string, ok func(string) bool) string {
 	t.Helper()
-	deadline := time.After(5 * time.Second)
-	var last string
-	for {
-		select {
-		case m := <-u.built:
-			if ok(m) {
-				return m
+	var last strings.Builder
+	var got string
+	testenv.Eventually(t, 5*time.Second, func() bool {
+		for {
+			select {
+			case m := <-u.built:
+				if ok(m) {
+					got = m
+					return true
+				}
+				last.Reset()
+				last.WriteString(m)
+			default:
+				return false
 			}
-			last = m
-		case <-deadline:
-			t.Fatalf("no menu %s was built; the last:\n%s", what, last)
 		}
-	}
+	}, "a menu %s; the last built:\n%s", what, &last)
+	return got
 }
 
 // startLoop runs a loop on a fake ui; the returned func stops it and

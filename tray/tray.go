@@ -14,6 +14,7 @@ import (
 
 	"fyne.io/systray"
 
+	"mailsneaker/internal/sessionbus"
 	"mailsneaker/poller"
 )
 
@@ -85,7 +86,7 @@ var ErrRunTwice = errors.New("tray: Run can only be called once per process")
 
 // ErrNoSessionBus is HostAvailable's answer on Linux when there is no D-Bus
 // session bus to show a tray icon on.
-var ErrNoSessionBus = errors.New("no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)")
+var ErrNoSessionBus = sessionbus.ErrNoSessionBus
 
 // ran makes a second Run fail instead of returning at once: systray's quit
 // channel is closed for good after the first.

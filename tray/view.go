@@ -60,6 +60,21 @@ const (
 	ActEditAccount              // Options.EditAccount for Account, with its problem in the snapshot shown
 )
 
+var actionNames = [...]string{
+	ActNone: "none", ActMarkRead: "markread", ActCheckNow: "checknow", ActOpenMail: "openmail",
+	ActAddAccount: "addaccount", ActQuit: "quit", ActAutostart: "autostart", ActPauseHour: "pausehour",
+	ActPauseTomorrow: "pausetomorrow", ActResume: "resume", ActMarkOnServer: "markonserver", ActAccounts: "accounts",
+	ActEditAccount: "editaccount",
+}
+
+// String names the kind in logs and test goldens: "checknow", not "2".
+func (k ActionKind) String() string {
+	if k >= 0 && int(k) < len(actionNames) {
+		return actionNames[k]
+	}
+	return fmt.Sprintf("ActionKind(%d)", int(k))
+}
+
 // Action is what a click on an item does.
 type Action struct {
 	Kind    ActionKind

@@ -54,79 +54,79 @@ func TestViewErrorKinds(t *testing.T) {
 	want := `3 new mails · 8 accounts need attention [-]
 home — 3 new
   Last checked 15:08 [-]
-  Check now {2 home }
-  Mark read {1 home }
-  Edit account… {12 home }
+  Check now {checknow home}
+  Mark read {markread home}
+  Edit account… {editaccount home}
 work — login refused
   Wrong password, or the server refused the login [-]
   Server: [AUTHENTICATIONFAILED] Authentication failed. [-]
-  Change password… {12 work }
+  Change password… {editaccount work}
   ---
   Failed at 15:07 — next try 15:12 [-]
-  Check now {2 work }
-  Mark read [-] {1 work }
+  Check now {checknow work}
+  Mark read [-] {markread work}
 old-isp — server unreachable
   Server not reachable — are you offline? [-]
-  Edit account… {12 old-isp }
+  Edit account… {editaccount old-isp}
   ---
   Failed at 15:07 — next try 15:12 [-]
-  Check now {2 old-isp }
-  Mark read [-] {1 old-isp }
+  Check now {checknow old-isp}
+  Mark read [-] {markread old-isp}
 self-hosted — secure connection failed
   Certificate not trusted [-]
-  Edit account… {12 self-hosted }
+  Edit account… {editaccount self-hosted}
   ---
   Failed at 15:07 — next try 15:12 [-]
-  Check now {2 self-hosted }
-  Mark read [-] {1 self-hosted }
+  Check now {checknow self-hosted}
+  Mark read [-] {markread self-hosted}
 plain — secure connection failed
   Secure connection failed — check the security setting [-]
-  Edit account… {12 plain }
+  Edit account… {editaccount plain}
   ---
   Failed at 15:07 — next try 15:12 [-]
-  Check now {2 plain }
-  Mark read [-] {1 plain }
+  Check now {checknow plain}
+  Mark read [-] {markread plain}
 busy — server error
   Too many connections to this server [-]
   Server: Maximum number of connections from user+IP… [-]
-  Edit account… {12 busy }
+  Edit account… {editaccount busy}
   ---
   Failed at 15:07 — next try 15:12 [-]
-  Check now {2 busy }
-  Mark read [-] {1 busy }
+  Check now {checknow busy}
+  Mark read [-] {markread busy}
 folders — settings problem
   The account's settings need a fix [-]
-  Edit account… {12 folders }
+  Edit account… {editaccount folders}
   ---
   Failed at 15:07 — next try 15:12 [-]
-  Check now {2 folders }
-  Mark read [-] {1 folders }
+  Check now {checknow folders}
+  Mark read [-] {markread folders}
 nopw — settings problem
   No password stored for this account [-]
-  Set password… {12 nopw }
+  Set password… {editaccount nopw}
   ---
   Failed at 15:07 — next try 15:12 [-]
-  Check now {2 nopw }
-  Mark read [-] {1 nopw }
+  Check now {checknow nopw}
+  Mark read [-] {markread nopw}
 odd — server error
   The server answered something unexpected [-]
   Server: Unsupported command, please upgrade Unsupported… [-]
-  Edit account… {12 odd }
+  Edit account… {editaccount odd}
   ---
   Failed at 15:07 — next try 15:12 [-]
-  Check now {2 odd }
-  Mark read [-] {1 odd }
+  Check now {checknow odd}
+  Mark read [-] {markread odd}
 new — checking…
   Checking… [-]
-  Check now {2 new }
-  Mark read [-] {1 new }
-  Edit account… {12 new }
+  Check now {checknow new}
+  Mark read [-] {markread new}
+  Edit account… {editaccount new}
 ---
-Mark all read {1  }
-Check now {2  }
-Add account… {4  }
-Accounts… {11  }
-Quit {5  }
+Mark all read {markread}
+Check now {checknow}
+Add account… {addaccount}
+Accounts… {accounts}
+Quit {quit}
 `
 	if got := b.String(); got != want {
 		t.Errorf("menu:\n%s\nwant:\n%s", got, want)

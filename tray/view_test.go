@@ -14,7 +14,21 @@ var now = time.Date(2026, 3, 14, 15, 9, 0, 0, time.UTC)
 
 // render writes a menu as indented lines: "[-]" marks a disabled item,
 // "[x]" and "[ ]" a check box, "---" a separator, "{kind acct id}" an
-// action ("{kind acct id on}" with On set).
+// action ("{kind acct id on}" with On set; empty fields left out).
+// actionString is "kind acct id on" without the empty parts: "checknow work".
+func actionString(a Action) string {
+	parts := []string{a.Kind.String()}
+	for _, p := range []string{a.Account, a.MailID} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	if a.On {
+		parts = append(parts, "on")
+	}
+	return strings.Join(parts, " ")
+}
+
 func render(items []Item, depth int, b *strings.Builder) {
 	for _, it := range items {
 		b.WriteString(strings.Repeat("  ", depth))
@@ -32,12 +46,8 @@ func render(items []Item, depth int, b *strings.Builder) {
 			case it.Checkable:
 				b.WriteString(" [ ]")
 			}
-			switch {
-			case it.Action.Kind == ActNone:
-			case it.Action.On:
-				fmt.Fprintf(b, " {%d %s %s on}", it.Action.Kind, it.Action.Account, it.Action.MailID)
-			default:
-				fmt.Fprintf(b, " {%d %s %s}", it.Action.Kind, it.Action.Account, it.Action.MailID)
+			if it.Action.Kind != ActNone {
+				b.WriteString(" {" + actionString(it.Action) + "}")
 			}
 		}
 		b.WriteByte('\n')
@@ -71,11 +81,11 @@ func TestView(t *testing.T) {
 			icon:    icons.State{Offline: true},
 			menu: `No accounts set up [-]
 ---
-Mark all read [-] {1  }
-Check now [-] {2  }
-Add account… {4  }
-Accounts… [-] {11  }
-Quit {5  }
+Mark all read [-] {markread}
+Check now [-] {checknow}
+Add account… {addaccount}
+Accounts… [-] {accounts}
+Quit {quit}
 `,
 		},
 		{
@@ -87,15 +97,15 @@ Quit {5  }
 			menu: `No new mail [-]
 work — no new mail
   Last checked 15:05 [-]
-  Check now {2 work }
-  Mark read [-] {1 work }
-  Edit account… {12 work }
+  Check now {checknow work}
+  Mark read [-] {markread work}
+  Edit account… {editaccount work}
 ---
-Mark all read [-] {1  }
-Check now {2  }
-Add account… {4  }
-Accounts… {11  }
-Quit {5  }
+Mark all read [-] {markread}
+Check now {checknow}
+Add account… {addaccount}
+Accounts… {accounts}
+Quit {quit}
 `,
 		},
 		{
@@ -110,23 +120,23 @@ Quit {5  }
 			icon:    icons.State{Count: 1},
 			menu: `1 new mail [-]
 work — 1 new
-  Alice — Lunch? {3 work a}
+  Alice — Lunch? {openmail work a}
   ---
   Last checked 15:05 [-]
-  Check now {2 work }
-  Mark read {1 work }
-  Edit account… {12 work }
+  Check now {checknow work}
+  Mark read {markread work}
+  Edit account… {editaccount work}
 home — checking…
   Checking… [-]
-  Check now {2 home }
-  Mark read [-] {1 home }
-  Edit account… {12 home }
+  Check now {checknow home}
+  Mark read [-] {markread home}
+  Edit account… {editaccount home}
 ---
-Mark all read {1  }
-Check now {2  }
-Add account… {4  }
-Accounts… {11  }
-Quit {5  }
+Mark all read {markread}
+Check now {checknow}
+Add account… {addaccount}
+Accounts… {accounts}
+Quit {quit}
 `,
 		},
 		{
@@ -143,38 +153,38 @@ Quit {5  }
 			icon:    icons.State{Count: 14, Error: true},
 			menu: `14 new mails · 1 account needs attention [-]
 work — 12 new
-  Bob Builder — A very long subject line that goes on and on… {3 work long}
-  Sender 0 — Subject 0 {3 work m0}
-  Sender 1 — Subject 1 {3 work m1}
-  Sender 2 — Subject 2 {3 work m2}
-  Sender 3 — Subject 3 {3 work m3}
-  Sender 4 — Subject 4 {3 work m4}
-  Sender 5 — Subject 5 {3 work m5}
-  Sender 6 — Subject 6 {3 work m6}
-  Sender 7 — Subject 7 {3 work m7}
-  Sender 8 — Subject 8 {3 work m8}
+  Bob Builder — A very long subject line that goes on and on… {openmail work long}
+  Sender 0 — Subject 0 {openmail work m0}
+  Sender 1 — Subject 1 {openmail work m1}
+  Sender 2 — Subject 2 {openmail work m2}
+  Sender 3 — Subject 3 {openmail work m3}
+  Sender 4 — Subject 4 {openmail work m4}
+  Sender 5 — Subject 5 {openmail work m5}
+  Sender 6 — Subject 6 {openmail work m6}
+  Sender 7 — Subject 7 {openmail work m7}
+  Sender 8 — Subject 8 {openmail work m8}
   … and 2 more [-]
   ---
   Last checked Mar 13 13:09 [-]
-  Check now {2 work }
-  Mark read {1 work }
-  Edit account… {12 work }
+  Check now {checknow work}
+  Mark read {markread work}
+  Edit account… {editaccount work}
 old — 2 new, login refused
   Wrong password, or the server refused the login [-]
-  Change password… {12 old }
+  Change password… {editaccount old}
   ---
-  Sender 0 — Subject 0 {3 old m0}
-  Sender 1 — Subject 1 {3 old m1}
+  Sender 0 — Subject 0 {openmail old m0}
+  Sender 1 — Subject 1 {openmail old m1}
   ---
   Failed at 15:08 — next try 15:13 [-]
-  Check now {2 old }
-  Mark read {1 old }
+  Check now {checknow old}
+  Mark read {markread old}
 ---
-Mark all read {1  }
-Check now {2  }
-Add account… {4  }
-Accounts… {11  }
-Quit {5  }
+Mark all read {markread}
+Check now {checknow}
+Add account… {addaccount}
+Accounts… {accounts}
+Quit {quit}
 `,
 		},
 		{
@@ -190,31 +200,31 @@ Quit {5  }
 			menu: `No new mail · 3 accounts need attention [-]
 a — server unreachable
   Server not reachable — are you offline? [-]
-  Edit account… {12 a }
+  Edit account… {editaccount a}
   ---
   Failed at 15:09 — next try 15:14 [-]
-  Check now {2 a }
-  Mark read [-] {1 a }
+  Check now {checknow a}
+  Mark read [-] {markread a}
 b — secure connection failed
   Secure connection failed — check the security setting [-]
-  Edit account… {12 b }
+  Edit account… {editaccount b}
   ---
   Failed — next try soon [-]
-  Check now {2 b }
-  Mark read [-] {1 b }
+  Check now {checknow b}
+  Mark read [-] {markread b}
 c — error
   Something went wrong — see the log [-]
-  Edit account… {12 c }
+  Edit account… {editaccount c}
   ---
   Failed — next try soon [-]
-  Check now {2 c }
-  Mark read [-] {1 c }
+  Check now {checknow c}
+  Mark read [-] {markread c}
 ---
-Mark all read [-] {1  }
-Check now {2  }
-Add account… {4  }
-Accounts… {11  }
-Quit {5  }
+Mark all read [-] {markread}
+Check now {checknow}
+Add account… {addaccount}
+Accounts… {accounts}
+Quit {quit}
 `,
 		},
 		{
@@ -249,35 +259,35 @@ Quit {5  }
 			menu: `1 new mail [-]
 Paused until 16:09 [-]
 work — 1 new
-  Alice — Lunch? {3 work a}
+  Alice — Lunch? {openmail work a}
   ---
   Last checked 15:05 [-]
-  Check now {2 work }
-  Mark read {1 work }
-  Mark read on server {10 work }
-  Edit account… {12 work }
+  Check now {checknow work}
+  Mark read {markread work}
+  Mark read on server {markonserver work}
+  Edit account… {editaccount work}
 home — 1 new
   Last checked 15:05 [-]
-  Check now {2 home }
-  Mark read {1 home }
-  Edit account… {12 home }
+  Check now {checknow home}
+  Mark read {markread home}
+  Edit account… {editaccount home}
 list — no new mail
   Last checked 15:05 [-]
-  Check now {2 list }
-  Mark read [-] {1 list }
-  Mark read on server [-] {10 list }
-  Edit account… {12 list }
+  Check now {checknow list}
+  Mark read [-] {markread list}
+  Mark read on server [-] {markonserver list}
+  Edit account… {editaccount list}
 ---
-Mark all read {1  }
-Check now {2  }
+Mark all read {markread}
+Check now {checknow}
 Pause notifications
-  For 1 hour {7  }
-  Until tomorrow {8  }
-  Resume {9  }
-Start at login [x] {6  }
-Add account… {4  }
-Accounts… {11  }
-Quit {5  }
+  For 1 hour {pausehour}
+  Until tomorrow {pausetomorrow}
+  Resume {resume}
+Start at login [x] {autostart}
+Add account… {addaccount}
+Accounts… {accounts}
+Quit {quit}
 `,
 		},
 		{
@@ -291,20 +301,20 @@ Quit {5  }
 Paused until tomorrow 08:00 [-]
 work — no new mail
   Last checked 15:05 [-]
-  Check now {2 work }
-  Mark read [-] {1 work }
-  Edit account… {12 work }
+  Check now {checknow work}
+  Mark read [-] {markread work}
+  Edit account… {editaccount work}
 ---
-Mark all read [-] {1  }
-Check now {2  }
+Mark all read [-] {markread}
+Check now {checknow}
 Pause notifications
-  For 1 hour {7  }
-  Until tomorrow {8  }
-  Resume {9  }
-Start at login [ ] {6   on}
-Add account… {4  }
-Accounts… {11  }
-Quit {5  }
+  For 1 hour {pausehour}
+  Until tomorrow {pausetomorrow}
+  Resume {resume}
+Start at login [ ] {autostart on}
+Add account… {addaccount}
+Accounts… {accounts}
+Quit {quit}
 `,
 		},
 		{
@@ -316,14 +326,14 @@ Quit {5  }
 			icon:    icons.State{Offline: true},
 			menu: `No accounts set up [-]
 ---
-Mark all read [-] {1  }
-Check now [-] {2  }
+Mark all read [-] {markread}
+Check now [-] {checknow}
 Pause notifications
-  For 1 hour {7  }
-  Until tomorrow {8  }
-Add account… {4  }
-Accounts… [-] {11  }
-Quit {5  }
+  For 1 hour {pausehour}
+  Until tomorrow {pausetomorrow}
+Add account… {addaccount}
+Accounts… [-] {accounts}
+Quit {quit}
 `,
 		},
 	}

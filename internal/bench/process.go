@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"mailsneaker/accounts"
+	"mailsneaker/internal/privatebus"
 )
 
 // buildBinaries builds mailsneaker once as a release would (CGO off), with
@@ -177,11 +178,12 @@ func benchTray(ctx context.Context, s *server, bin, dir string, accts []accounts
 	if err != nil {
 		return r, err
 	}
-	addr, stopBus, err := privateBus(dir)
+	bus, err := privatebus.Start(dir, false)
 	if err != nil {
 		return r, err
 	}
-	defer stopBus()
+	defer bus.Stop()
+	addr := bus.Addr
 	logf, err := os.Create(filepath.Join(dir, "tray.log"))
 	if err != nil {
 		return r, err
@@ -295,45 +297,4 @@ func procStatus(path string) (map[string]int64, error) {
 		}
 	}
 	return m, sc.Err()
-}
-
-// busConfig is a session bus that activates no service: no notification
-// daemon, keyring or tray host appears by itself.
-const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <keep_umask/>
-  <listen>unix:tmpdir=/tmp</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-`
-
-// privateBus starts a dbus-daemon and returns its address and a stop
-// function (which kills it by PID).
-func privateBus(dir string) (string, func(), error) {
-	conf := filepath.Join(dir, "bus.conf")
-	if err := os.WriteFile(conf, []byte(busConfig), 0o644); err != nil {
-		return "", nil, err
-	}
-	cmd := exec.Command("dbus-daemon", "--config-file="+conf, "--nofork", "--nopidfile", "--print-address=1")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return "", nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("dbus-daemon: %w", err)
-	}
-	stop := func() { cmd.Process.Kill(); cmd.Wait() }
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		stop()
-		return "", nil, fmt.Errorf("dbus-daemon printed no address: %w", err)
-	}
-	return strings.TrimSpace(line), stop, nil
 }

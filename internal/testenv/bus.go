@@ -3,79 +3,42 @@
 package testenv
 
 import (
-	"bufio"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/godbus/dbus/v5"
-)
 
-// noActivation is a session bus config that auto-starts nothing, so a test
-// decides exactly which services exist.
-const noActivation = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <keep_umask/>
-  <listen>unix:tmpdir=/tmp</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-`
+	"mailsneaker/internal/privatebus"
+)
 
 // SessionBus starts a private dbus-daemon for the test, points
 // DBUS_SESSION_BUS_ADDRESS at it (t.Setenv) and returns its address. With
-// activation false the bus auto-starts no service.
+// activation false the bus auto-starts no service. A test that uses it
+// cannot run in parallel; see PrivateBus.
 func SessionBus(t testing.TB, activation bool) string {
 	t.Helper()
+	addr := PrivateBus(t, activation)
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", addr)
+	return addr
+}
+
+// PrivateBus starts a private dbus-daemon for the test, stopped in
+// t.Cleanup, and returns its address. Unlike SessionBus it leaves the
+// process environment alone, so a test that passes the address to its
+// child processes and connections can run in parallel (t.Parallel).
+func PrivateBus(t testing.TB, activation bool) string {
+	t.Helper()
 	Need(t, "a D-Bus session bus", "dbus-daemon")
-	cfg := "--session"
-	if !activation {
-		p := filepath.Join(t.TempDir(), "bus.conf")
-		if err := os.WriteFile(p, []byte(noActivation), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cfg = "--config-file=" + p
-	}
-	cmd := exec.Command("dbus-daemon", cfg, "--nofork", "--nopidfile", "--print-address=1")
-	out, err := cmd.StdoutPipe()
+	b, err := privatebus.Start(t.TempDir(), activation)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start dbus-daemon: %v", err)
-	}
-	t.Cleanup(func() {
-		// The bus's activated services are in its process group.
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		cmd.Wait()
-	})
-	line := make(chan string, 1)
-	go func() {
-		s, _ := bufio.NewReader(out).ReadString('\n')
-		line <- strings.TrimSpace(s)
-	}()
-	select {
-	case addr := <-line:
-		if addr == "" {
-			t.Fatal("dbus-daemon printed no address")
-		}
-		t.Setenv("DBUS_SESSION_BUS_ADDRESS", addr)
-		return addr
-	case <-time.After(10 * time.Second):
-		t.Fatal("dbus-daemon printed no address in 10 s")
-	}
-	return ""
+	t.Cleanup(b.Stop)
+	return b.Addr
 }
 
 // Connect opens a private connection to the bus at addr, closed in t.Cleanup.
@@ -92,18 +55,11 @@ func Connect(t testing.TB, addr string) *dbus.Conn {
 // WaitName waits until name has an owner on the bus.
 func WaitName(t testing.TB, c *dbus.Conn, name string, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	Eventually(t, timeout, func() bool {
 		var has bool
 		c.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, name).Store(&has)
-		if has {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not appear on the bus in %s", name, timeout)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return has
+	}, "%s to appear on the bus", name)
 }
 
 // GnomeKeyring starts a real gnome-keyring-daemon (Secret Service) on the bus

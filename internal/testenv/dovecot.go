@@ -3,15 +3,20 @@
 package testenv
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,22 +36,42 @@ type Dovecot struct {
 	POP3    int            // POP3 with STLS
 	POP3S   int            // POP3 over implicit TLS
 
+	greeting string // login_greeting: tells our server from whatever else answers on a port
+
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
 	users  int
 }
 
+// startAttempts bounds the start-ups StartDovecot and Start try: a port
+// picked free can be taken before Dovecot binds it.
+const startAttempts = 5
+
+// errPortTaken is a start-up that failed because another process holds
+// one of the ports; another attempt (on other ports, at first start) can
+// succeed.
+var errPortTaken = errors.New("port taken")
+
 // StartDovecot starts a Dovecot for the test and stops it in t.Cleanup.
+// Each one has its own ports, so tests that start their own may run in
+// parallel.
 func StartDovecot(t testing.TB) *Dovecot {
 	t.Helper()
-	Need(t, "Dovecot", "dovecot", "doveadm", "openssl")
+	return startDovecot(t, freePorts)
+}
+
+// startDovecot is StartDovecot with the port picker as a parameter, so a
+// test can hand it a taken port.
+func startDovecot(t testing.TB, pickPorts func(t testing.TB, n int) []int) *Dovecot {
+	t.Helper()
+	Need(t, "Dovecot", "dovecot", "doveadm")
 	// Unix socket paths must stay short: not under t.TempDir's long names.
 	dir, err := os.MkdirTemp("", "msdc")
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &Dovecot{Dir: dir}
+	d := &Dovecot{Dir: dir, greeting: "mailsneaker-test-" + strconv.FormatUint(rand.Uint64(), 36)}
 	t.Cleanup(func() {
 		d.Stop(t)
 		os.RemoveAll(dir)
@@ -61,28 +86,33 @@ func StartDovecot(t testing.TB) *Dovecot {
 		}
 	}
 	d.CAFile = filepath.Join(dir, "tls", "cert.pem")
-	out, err := exec.Command("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
-		"-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
-		"-keyout", filepath.Join(dir, "tls", "key.pem"), "-out", d.CAFile).CombinedOutput()
-	if err != nil {
-		t.Fatalf("openssl: %v\n%s", err, out)
-	}
-	pem, err := os.ReadFile(d.CAFile)
-	if err != nil {
+	cert := SelfSigned(t, time.Now().Add(-time.Hour), time.Now().AddDate(10, 0, 0))
+	if err := os.WriteFile(d.CAFile, cert.PEM, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d.RootCAs = x509.NewCertPool()
-	d.RootCAs.AppendCertsFromPEM(pem)
+	// Dovecot's config process reads the key as the user that starts it.
+	if err := os.WriteFile(filepath.Join(dir, "tls", "key.pem"), cert.KeyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.RootCAs = cert.Pool
 	if err := os.WriteFile(filepath.Join(dir, "users"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ports := freePorts(t, 4)
-	d.IMAP, d.IMAPS, d.POP3, d.POP3S = ports[0], ports[1], ports[2], ports[3]
-	if err := os.WriteFile(filepath.Join(dir, "dovecot.conf"), []byte(d.config()), 0o644); err != nil {
-		t.Fatal(err)
+	for attempt := 1; ; attempt++ {
+		ports := pickPorts(t, 4)
+		d.IMAP, d.IMAPS, d.POP3, d.POP3S = ports[0], ports[1], ports[2], ports[3]
+		if err := os.WriteFile(filepath.Join(dir, "dovecot.conf"), []byte(d.config()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		err := d.start()
+		if err == nil {
+			return d
+		}
+		if !errors.Is(err, errPortTaken) || attempt == startAttempts {
+			t.Fatalf("start dovecot (attempt %d): %v", attempt, err)
+		}
+		t.Logf("start dovecot (attempt %d): %v; trying other ports", attempt, err)
 	}
-	d.Start(t)
-	return d
 }
 
 func (d *Dovecot) config() string {
@@ -104,10 +134,13 @@ base_dir = %[1]s/run
 state_dir = %[1]s/state
 instance_name = msdc-%[2]d
 log_path = %[1]s/log/dovecot.log
+login_greeting = %[9]s
 %[7]sssl = yes
 ssl_cert = <%[1]s/tls/cert.pem
 ssl_key = <%[1]s/tls/key.pem
 auth_mechanisms = plain login
+# A refused login answers at once, not after Dovecot's 2 s brute-force delay.
+auth_failure_delay = 0
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%%u %[1]s/users
@@ -118,7 +151,9 @@ userdb {
   default_fields = %[8]s home=%[1]s/mail/%%u
 }
 mail_location = maildir:~/Maildir
+# Login processes ready at start-up: the first greeting needs no spawn.
 service imap-login {
+  process_min_avail = 1
   inet_listener imap {
     port = %[3]d
   }
@@ -128,6 +163,7 @@ service imap-login {
   }
 }
 service pop3-login {
+  process_min_avail = 1
   inet_listener pop3 {
     port = %[5]d
   }
@@ -137,56 +173,135 @@ service pop3-login {
   }
 }
 pop3_uidl_format = %%08Xu%%08Xv
-`, D, d.IMAP, d.IMAP, d.IMAPS, d.POP3, d.POP3S, internal, mailUser)
+`, D, d.IMAP, d.IMAP, d.IMAPS, d.POP3, d.POP3S, internal, mailUser, d.greeting)
 }
 
-// Start (re)starts the server on the same ports and waits until all four
-// accept connections.
+// Start restarts a stopped server on the same ports and waits until our
+// Dovecot answers on all four. A port still held (say, by a login process
+// of the old server that has not exited yet) is retried a few times.
 func (d *Dovecot) Start(t testing.TB) {
 	t.Helper()
+	for attempt := 1; ; attempt++ {
+		err := d.start()
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, errPortTaken) || attempt == startAttempts {
+			t.Fatalf("start dovecot (attempt %d): %v", attempt, err)
+		}
+		t.Logf("start dovecot (attempt %d): %v; trying again", attempt, err)
+		time.Sleep(100 * time.Millisecond) // a back-off between attempts, not synchronisation
+	}
+}
+
+// start starts the server and waits until each port answers with our
+// greeting. It returns an error wrapping errPortTaken when Dovecot could not
+// bind a port or something else answers on one.
+func (d *Dovecot) start() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.cmd != nil {
-		return
+		return nil
+	}
+	logs := []string{filepath.Join(d.Dir, "log", "dovecot.stdout"), filepath.Join(d.Dir, "log", "dovecot.log")}
+	// Only what this start-up logs tells about it.
+	offsets := make([]int64, len(logs))
+	for i, l := range logs {
+		if fi, err := os.Stat(l); err == nil {
+			offsets[i] = fi.Size()
+		}
 	}
 	cmd := exec.Command("dovecot", "-F", "-c", filepath.Join(d.Dir, "dovecot.conf"))
 	// A file, not a pipe: Wait would also wait for every child holding the pipe.
-	out, err := os.OpenFile(filepath.Join(d.Dir, "log", "dovecot.stdout"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	out, err := os.OpenFile(logs[0], os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	defer out.Close()
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start dovecot: %v", err)
+		return fmt.Errorf("start dovecot: %w", err)
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
+	kill := func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+	}
 	deadline := time.Now().Add(15 * time.Second)
-	for _, p := range []int{d.IMAP, d.IMAPS, d.POP3, d.POP3S} {
+	for _, p := range []struct {
+		port        int
+		implicitTLS bool
+	}{{d.IMAP, false}, {d.IMAPS, true}, {d.POP3, false}, {d.POP3S, true}} {
 		for {
-			c, err := net.DialTimeout("tcp", d.Addr(p), time.Second)
+			err := d.probe(p.port, p.implicitTLS)
 			if err == nil {
-				c.Close()
 				break
+			}
+			if errors.Is(err, errPortTaken) {
+				// A Dovecot that dies (say, on a port it could not bind) resets
+				// the connections on the ports it did bind: then its log says why.
+				select {
+				case <-exited:
+				case <-time.After(time.Second):
+					kill()
+					return err
+				}
 			}
 			select {
 			case <-exited:
-				stdout, _ := os.ReadFile(out.Name())
-				log, _ := os.ReadFile(filepath.Join(d.Dir, "log", "dovecot.log"))
-				t.Fatalf("dovecot exited: %s\n%s", tail(stdout, 10), tail(log, 10))
 			default:
+				if time.Now().After(deadline) {
+					kill()
+					return fmt.Errorf("dovecot did not answer on port %d in 15 s: %v", p.port, err)
+				}
+				time.Sleep(20 * time.Millisecond) // polls the port; the deadline bounds it
+				continue
 			}
-			if time.Now().After(deadline) {
-				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-				t.Fatalf("dovecot did not open port %d in 15 s", p)
+			var said []string
+			for i, l := range logs {
+				b, _ := os.ReadFile(l)
+				said = append(said, tail(b[min(offsets[i], int64(len(b))):], 10))
 			}
-			time.Sleep(20 * time.Millisecond)
+			all := strings.Join(said, "\n")
+			if strings.Contains(all, "Address already in use") {
+				return fmt.Errorf("%w: dovecot could not bind its ports:\n%s", errPortTaken, all)
+			}
+			return fmt.Errorf("dovecot exited:\n%s", all)
 		}
 	}
 	d.cmd = cmd
 	d.exited = exited
+	return nil
+}
+
+// probe connects to port and reads the greeting. It returns nil if it is
+// our Dovecot's (over TLS with our certificate when implicitTLS), an error
+// wrapping errPortTaken if something else answers, and another error if
+// nothing listens yet.
+func (d *Dovecot) probe(port int, implicitTLS bool) error {
+	c, err := net.DialTimeout("tcp", d.Addr(port), time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if implicitTLS {
+		tc := tls.Client(c, d.TLSConfig())
+		if err := tc.Handshake(); err != nil {
+			return fmt.Errorf("%w: port %d: TLS handshake: %v", errPortTaken, port, err)
+		}
+		c = tc
+	}
+	line, err := bufio.NewReader(io.LimitReader(c, 4096)).ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("%w: port %d: no greeting: %v", errPortTaken, port, err)
+	}
+	if !strings.Contains(line, d.greeting) {
+		return fmt.Errorf("%w: port %d greets %.80q, not with our login_greeting", errPortTaken, port, line)
+	}
+	return nil
 }
 
 // Stop stops the server and waits for every one of its processes to exit.
@@ -198,11 +313,13 @@ func (d *Dovecot) Stop(t testing.TB) {
 		return
 	}
 	pid := d.cmd.Process.Pid
-	syscall.Kill(pid, syscall.SIGTERM)
+	// SIGTERM to every process at once, as the master sends its children at
+	// shutdown (imap processes say BYE): the master alone would take a
+	// second to stop them one by one, a test restart need not.
+	syscall.Kill(-pid, syscall.SIGTERM)
 	select {
 	case <-d.exited:
-	case <-time.After(500 * time.Millisecond):
-		// Dovecot lingers up to seconds for its clients; a test restart need not.
+	case <-time.After(2 * time.Second):
 		syscall.Kill(-pid, syscall.SIGKILL)
 		<-d.exited
 	}
@@ -286,10 +403,32 @@ func Message(from, subject, body string) []byte {
 		from, subject, time.Now().Format(time.RFC1123Z), time.Now().UnixNano(), strings.ReplaceAll(subject, " ", "."), body))
 }
 
+// freePorts picks n distinct ports that are free now. It picks them below
+// the kernel's ephemeral port range where it can read it: an outgoing
+// connection (of a test running in parallel) is never given such a port,
+// so only another listener can take one before Dovecot binds it (the start
+// then retries on other ports), and a restart finds its ports free.
 func freePorts(t testing.TB, n int) []int {
 	t.Helper()
-	var ls []net.Listener
+	lo := ephemeralLow()
 	var ports []int
+	for tries := 0; len(ports) < n && lo > 11000 && tries < 1000; tries++ {
+		p := 10000 + rand.IntN(lo-10000)
+		if slices.Contains(ports, p) {
+			continue
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		ports = append(ports, p)
+	}
+	if len(ports) == n {
+		return ports
+	}
+	ports = ports[:0]
+	var ls []net.Listener
 	for range n {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -302,6 +441,20 @@ func freePorts(t testing.TB, n int) []int {
 		l.Close()
 	}
 	return ports
+}
+
+// ephemeralLow is the first port of Linux's ephemeral range, or 0.
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	lo, _ := strconv.Atoi(f[0])
+	return lo
 }
 
 func tail(b []byte, n int) string {

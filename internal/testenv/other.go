@@ -52,6 +52,9 @@ func Message(from, subject, body string) []byte { return nil }
 // SessionBus skips: the tests' private buses run on unix only.
 func SessionBus(t testing.TB, activation bool) string { Missing(t, "a D-Bus session bus"); return "" }
 
+// PrivateBus skips: the tests' private buses run on unix only.
+func PrivateBus(t testing.TB, activation bool) string { Missing(t, "a D-Bus session bus"); return "" }
+
 // Connect is a stub.
 func Connect(t testing.TB, addr string) *dbus.Conn { return nil }
 

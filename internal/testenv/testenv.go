@@ -19,6 +19,14 @@ const FullTestCommand = "scripts/test"
 // missing service is a failure rather than a skip.
 func Full() bool { return os.Getenv("MAILSNEAKER_FULL_TEST") == "1" }
 
+// SoakEnv is the environment variable that makes the soak tests run their
+// long counts (MAILSNEAKER_SOAK=1): the default counts prove every step of a
+// soak at least once, the long ones hunt rare timings.
+const SoakEnv = "MAILSNEAKER_SOAK"
+
+// Soak reports whether the soak tests run their long counts.
+func Soak() bool { return os.Getenv(SoakEnv) == "1" }
+
 // Need checks that every program in progs is on PATH; if one is not, the
 // test is skipped (or fails under the full test command).
 func Need(t testing.TB, what string, progs ...string) {
