@@ -141,7 +141,7 @@ func TestBrowserAddAccount(t *testing.T) {
 		eng := &fakeEngine{}
 		s, err := Start(context.Background(), Options{
 			Secrets: kc, Engine: eng,
-			Autoconfig: &autoconfig.Options{URLs: []string{ac.URL + "/mail/config-v1.1.xml?emailaddress={email}"}, NoSRV: true},
+			Autoconfig: &autoconfig.Options{URLs: []string{ac.URL + "/mail/config-v1.1.xml?emailaddress={email}"}, NoSRV: true, HTTPClient: ac.Client()},
 			Poller:     &poller.Options{Timeout: 10 * time.Second},
 		})
 		if err != nil {
