@@ -141,6 +141,8 @@ func TestBrowserAddAccount(t *testing.T) {
 		eng := &fakeEngine{}
 		s, err := Start(context.Background(), Options{
 			Secrets: kc, Engine: eng,
+			// The test's own provider is on loopback, which the default
+			// client refuses; its own client reaches it.
 			Autoconfig: &autoconfig.Options{URLs: []string{ac.URL + "/mail/config-v1.1.xml?emailaddress={email}"}, NoSRV: true, HTTPClient: ac.Client()},
 			Poller:     &poller.Options{Timeout: 10 * time.Second},
 		})
