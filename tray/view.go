@@ -24,7 +24,7 @@ const (
 // Menu is everything the tray shows for one snapshot.
 type Menu struct {
 	Title   string      // beside the icon (macOS, some Linux hosts): the total, "" at 0
-	Tooltip string      // one line per account
+	Tooltip string      // one line per account, after the headline when an account needs attention
 	Icon    icons.State // what the icon draws
 	Items   []Item      // the menu, top to bottom
 }
