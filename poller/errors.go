@@ -111,7 +111,11 @@ func (e *CheckError) TooManyConnections() bool {
 	if errors.As(e.Err, &ie) && ie.Code == imap.ResponseCodeLimit {
 		return true
 	}
-	s := strings.ToLower(e.Error())
+	if e.Err == nil {
+		return false
+	}
+	// The cause only: Msg is our own words.
+	s := strings.ToLower(e.Err.Error())
 	return strings.Contains(s, "too many connections") || strings.Contains(s, "maximum number of connections") ||
 		strings.Contains(s, "[in-use]") || strings.Contains(s, "[limit]")
 }

@@ -1,12 +1,16 @@
 package poller
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,5 +107,50 @@ func TestSnapshotSaysWhenTheNextTryIs(t *testing.T) {
 	// The first retry waits BackoffMin ±20 %.
 	if d := got.Retry.Sub(got.Failed); d < lo*8/10 || d > lo*12/10 {
 		t.Errorf("Retry is %v after Failed, want the first backoff (%v ±20 %%)", d, lo)
+	}
+}
+
+// TestIMAPTooManyConnections: a server that turns the login away for too
+// many connections ([LIMIT], as Dovecot does past mail_max_userip_connections)
+// is told apart from a wrong password, and its words are kept.
+func TestIMAPTooManyConnections(t *testing.T) {
+	addr := imapFakeServer(t, func(c net.Conn, br *bufio.Reader) {
+		io.WriteString(c, "* OK IMAP4rev1 ready\r\n")
+		imapAnswer(c, br, nil, func(tag, cmd string) string {
+			switch cmd {
+			case "CAPABILITY":
+				return "* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n" + tag + " OK done\r\n"
+			case "LOGIN":
+				// Dovecot's words, as a real one answers the eleventh login.
+				return tag + " NO [LIMIT] Maximum number of connections from user+IP exceeded (mail_max_userip_connections=10)\r\n"
+			}
+			return tag + " OK fine\r\n"
+		})
+	})
+	ck := NewIMAP(imapFakeAccount(addr, accounts.None), imapOptions(nil, "pw"))
+	_, err := ck.Check(context.Background(), Query{})
+	ck.Close()
+	var ce *CheckError
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v, want a CheckError", err)
+	}
+	if ce.Kind == KindAuth || strings.Contains(ce.Msg, "password") {
+		t.Errorf("%v: kind %v; a full server is not a wrong password", ce, ce.Kind)
+	}
+	if want := "Maximum number of connections from user+IP exceeded (mail_max_userip_connections=10)"; !ce.TooManyConnections() || ce.Said() != want {
+		t.Errorf("%v: TooManyConnections %v, Said %q; want true and %q", ce, ce.TooManyConnections(), ce.Said(), want)
+	}
+}
+
+// TestPOP3TooManyConnections: [IN-USE] (RFC 2449) after PASS is a busy
+// mailbox, not a wrong password; the server's words are kept.
+func TestPOP3TooManyConnections(t *testing.T) {
+	_, _, err := pop3RunFake(t, accounts.None, strings.NewReader("+OK\r\n+OK\r\n-ERR [IN-USE] Mailbox locked by another session\r\n"), Query{})
+	var ce *CheckError
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v, want a CheckError", err)
+	}
+	if ce.Kind == KindAuth || !ce.TooManyConnections() || ce.Said() != "[IN-USE] Mailbox locked by another session" {
+		t.Errorf("%v: kind %v, TooManyConnections %v, Said %q", ce, ce.Kind, ce.TooManyConnections(), ce.Said())
 	}
 }

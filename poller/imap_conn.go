@@ -155,6 +155,11 @@ func imapLogin(ctx context.Context, a accounts.Account, o *Options, conn net.Con
 			if ie.Code == imap.ResponseCodeUnavailable {
 				return fail(imapMask(&CheckError{Kind: KindNetwork, Msg: fmt.Sprintf("%s cannot log in now (temporarily unavailable)", a.Host), Err: err}, pw))
 			}
+			if ie.Code == imap.ResponseCodeLimit {
+				// Dovecot's mail_max_userip_connections and the like: the
+				// password was fine; "check the password" would mislead.
+				return fail(imapMask(&CheckError{Kind: KindProtocol, Msg: fmt.Sprintf("%s has too many connections from this user: close another mail app, or wait", a.Host), Err: err}, pw))
+			}
 			return fail(imapMask(&CheckError{Kind: KindAuth, Msg: fmt.Sprintf("login refused by %s: check the password", a.Host), Err: err}, pw))
 		}
 	}

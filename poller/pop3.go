@@ -226,6 +226,13 @@ func (s *pop3Session) loginFailed(err error) error {
 		where = "from password_command"
 	}
 	said := strings.ReplaceAll(err.Error(), s.pw, "********")
+	busy := &CheckError{Kind: KindProtocol, Msg: fmt.Sprintf("%s has too many connections from this user: close another mail app, or wait", s.p.a.Host),
+		Err: &ServerReply{Text: pop3Clip(pop3Clean(said))}}
+	if busy.TooManyConnections() {
+		// RFC 2449 [IN-USE], Dovecot's mail_max_userip_connections: the
+		// password was fine; "check the password" would mislead.
+		return busy
+	}
 	return &CheckError{Kind: KindAuth,
 		Msg: fmt.Sprintf("login refused by %s: check the password (%s) and the user name %q", s.p.a.Host, where, s.p.a.Username),
 		Err: &ServerReply{Text: pop3Clip(pop3Clean(said))}}

@@ -259,6 +259,9 @@ func shortError(e *poller.CheckError) string {
 	if e == nil {
 		return "error"
 	}
+	if e.TooManyConnections() {
+		return "too many connections"
+	}
 	switch e.Kind {
 	case poller.KindNetwork:
 		return "server unreachable"

@@ -86,7 +86,7 @@ plain — secure connection failed
   Failed at 15:07 — next try 15:12 [-]
   Check now {checknow plain}
   Mark read [-] {markread plain}
-busy — server error
+busy — too many connections
   Too many connections to this server [-]
   Server: Maximum number of connections from user+IP… [-]
   Edit account… {editaccount busy}
@@ -132,7 +132,7 @@ Quit {quit}
 		t.Errorf("menu:\n%s\nwant:\n%s", got, want)
 	}
 	wantTip := "3 new mails · 8 accounts need attention\nhome: 3 new\nwork: login refused\nold-isp: server unreachable\n" +
-		"self-hosted: secure connection failed\nplain: secure connection failed\nbusy: server error\n" +
+		"self-hosted: secure connection failed\nplain: secure connection failed\nbusy: too many connections\n" +
 		"folders: settings problem\nnopw: settings problem\nodd: server error\nnew: checking…"
 	if m.Tooltip != wantTip {
 		t.Errorf("tooltip:\n%s\nwant:\n%s", m.Tooltip, wantTip)
