@@ -197,3 +197,64 @@ work — login refused
 	}
 	tray.stop(t)
 }
+
+// TestDemoTroubleFix: what the README promises of `demo --trouble`: "work"
+// has a wrong password and "old-isp" no server; Change password… opens
+// the page, and demo-password saved there brings "work" back.
+func TestDemoTroubleFix(t *testing.T) {
+	addr := testenv.SessionBus(t, false)
+	h := trayhost.Start(t, testenv.Connect(t, addr))
+	c := newCLIEnv(t)
+	c.env = append(c.env, "DBUS_SESSION_BUS_ADDRESS="+addr,
+		"XDG_RUNTIME_DIR="+t.TempDir(), "XDG_CONFIG_DIRS="+t.TempDir())
+	opened := fakeBrowser(t, c)
+	tray := startTray(t, c, "demo", "--trouble")
+	item := h.WaitItem(t, tray.exited)
+	m := item.WaitMenu(t, "both failing accounts", func(m trayhost.Menu) bool {
+		return len(m.Under("work — login refused")) > 0 && len(m.Under("old-isp — server unreachable")) > 0 && whole(m)
+	})
+	if _, ok := m.Find("  Server not reachable — are you offline? [-]"); !ok {
+		t.Errorf("old-isp's submenu does not say it is unreachable:\n%s", m)
+	}
+	item.Click(t, m, "  Change password…")
+	origin, path, html := visit(t, waitOpened(t, opened))
+	if !strings.HasSuffix(path, "/edit?focus=password&name=work") || !strings.Contains(html, "autofocus") {
+		t.Fatalf("the demo opened %q", path[strings.LastIndex(path, "/"):])
+	}
+	form := url.Values{"mode": {"edit"}, "orig": {"work"}, "name": {"work"}, "protocol": {"imap"},
+		"host": {inputValue(t, html, "host")}, "port": {inputValue(t, html, "port")}, "security": {"tls"},
+		"username": {inputValue(t, html, "username")}, "folders": {"INBOX"}, "ca_file": {inputValue(t, html, "ca_file")},
+		"password": {"demo-password"}, "action": {"save"}}
+	req, _ := http.NewRequest("POST", origin+path[:strings.Index(path, "/edit")]+"/account", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", origin)
+	resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
+	if err != nil {
+		t.Fatal("saving failed") // the error holds the secret
+	}
+	saved, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(saved), `id="done"`) {
+		t.Fatalf("not saved: %s\n%s", resp.Status, saved)
+	}
+	item.WaitMenu(t, "work back", func(m trayhost.Menu) bool {
+		for _, e := range m {
+			if e.Depth == 0 && strings.HasPrefix(e.Label, "work — ") && !strings.Contains(e.Label, "refused") {
+				return whole(m)
+			}
+		}
+		return false
+	})
+	tray.stop(t)
+}
+
+// inputValue is the value of the input with id name in html.
+func inputValue(t *testing.T, html, name string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(html, `id="`+name+`" name="`+name+`" value="`)
+	v, _, _ := strings.Cut(rest, `"`)
+	if !ok {
+		t.Fatalf("the page has no input %s", name)
+	}
+	return v
+}
