@@ -1,11 +1,7 @@
 // Command mailsneaker is a system-tray mail notifier: it watches IMAP and
 // POP3 accounts and shows how many new mails there are.
-//
-//	mailsneaker                 run the tray
-//	mailsneaker demo            run the tray on built-in demo servers
-//	mailsneaker check [--json]  check once and print the new mail
-//	mailsneaker mark-read       check once and mark what is new as read
-//	mailsneaker account add|list|remove
+// Its commands and flags are listed once, in cli.Help: `mailsneaker -h`
+// and the man page are made from that.
 package main
 
 import (
@@ -40,19 +36,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	verbose := fs.Bool("v", false, "debug logs")
 	showVersion := fs.Bool("version", false, "print the version")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, `usage: mailsneaker [-v] [command]
-commands:
-  (none)          run the tray
-  demo [--trouble]
-                  run the tray on built-in demo servers with mail arriving;
-                  --trouble adds an account with a wrong password and one unreachable
-  check [--json] [--account NAME]
-                  check once; print the new mail (exit 1 if an account failed)
-  mark-read [--account NAME]
-                  check once, then mark what is new as read
-  account add|list|remove
-                  manage accounts (passwords go to the OS keychain)
-`)
+		cli.Help().Usage(stderr)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

@@ -16,7 +16,6 @@ import (
 	"mailsneaker/launch"
 	"mailsneaker/notifier"
 	"mailsneaker/poller"
-	"mailsneaker/seen"
 	"mailsneaker/setup"
 	"mailsneaker/tray"
 )
@@ -25,9 +24,9 @@ import (
 func runTray(ctx context.Context, env *cli.Env) int {
 	release, err := instance.Lock(env.StateDir, "tray.lock")
 	if errors.Is(err, instance.ErrRunning) {
-		fmt.Fprintln(env.Stderr, "mailsneaker: MailSneaker is already running (look for its icon in the tray); quit it first")
-		return cli.ExitFailed
-	} else if err != nil {
+		err = errors.New("MailSneaker is already running (look for its icon in the tray); quit it first")
+	}
+	if err != nil {
 		fmt.Fprintln(env.Stderr, "mailsneaker:", err)
 		return cli.ExitFailed
 	}
@@ -79,19 +78,17 @@ func runDemo(ctx context.Context, env *cli.Env, args []string) int {
 		}
 	}
 	go d.Run(ctx)
-	store, err := seen.Open(dir)
+	secrets := d.Secrets()
+	denv := *env // the demo's state, and its passwords
+	denv.StateDir = dir
+	denv.Options = func(a accounts.Account) *poller.Options {
+		return &poller.Options{Password: func(ctx context.Context) (string, error) { return secrets.Get(ctx, a.Name) }, Logger: env.Logger}
+	}
+	m, err := denv.Manager(d.Accounts)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "mailsneaker:", err)
 		return cli.ExitFailed
 	}
-	secrets := d.Secrets()
-	m := poller.NewManager(poller.ManagerOptions{
-		Accounts: d.Accounts, Store: store, Logger: env.Logger,
-		CheckerOptions: func(a accounts.Account) *poller.Options {
-			return &poller.Options{Password: func(ctx context.Context) (string, error) { return secrets.Get(ctx, a.Name) },
-				Logger: env.Logger}
-		},
-	})
 	cfg, err := d.WriteConfig(dir)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "mailsneaker: demo:", err)
@@ -120,7 +117,6 @@ type serveOptions struct {
 
 // serve runs the manager, notifications and the tray until Quit or ctx ends.
 func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions) int {
-	general, printCounts, settings := so.general, so.printCounts, so.settings
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	managerDone := make(chan error, 1)
@@ -128,19 +124,19 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 
 	host, err := tray.HostAvailable(ctx)
 	if !host {
-		why := ""
-		if err != nil {
-			why = " (" + err.Error() + ")"
+		why := fmt.Sprintf(" (%v)", err)
+		if err == nil {
+			why = ""
 		}
 		fmt.Fprintf(env.Stderr, "no system tray found%s: install a StatusNotifier host (GNOME: the AppIndicator extension); the icon appears when one starts. `mailsneaker check` works without a tray.\n", why)
-		if printCounts {
+		if so.printCounts {
 			go cli.PrintChanges(env.Stdout, m.Snapshots(ctx))
 		}
 	}
 	var pause tray.Pauser // nil, and no Pause submenu, without notifications
 	var batcher *notifier.Batcher
-	if general.Notify {
-		batcher = notifier.NewBatcher(general)
+	if so.general.Notify {
+		batcher = notifier.NewBatcher(so.general)
 		n, err := notifier.Start(ctx, notifier.Options{
 			Batcher: batcher,
 			Open:    func(a poller.AccountSnapshot) { launch.Account(env.Logger, a.Name, a.URL, a.OpenCmd) },
@@ -180,7 +176,7 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 		MarkOnServer: m.MarkReadOnServer,
 	}
 	opts.EditAccount = so.edit
-	if settings {
+	if so.settings {
 		page := setup.NewLauncher(ctx, setup.Options{ConfigPath: env.ConfigPath, Engine: m, Logger: env.Logger}, opts.Notice)
 		opts.AddAccount = page.Add
 		opts.Accounts = page.Accounts

@@ -3,6 +3,7 @@ package accounts
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"time"
@@ -23,9 +24,11 @@ type WatchEvent struct {
 // change, until ctx ends; then the channel is closed. Every interval (0
 // means DefaultWatchInterval) it compares the file's identity, size and
 // modification time with the last look, and loads a changed file afresh. A
-// missing file is a Config with no accounts and the [general] settings last
-// loaded. A file that does not load is an event with Err, for the caller to
-// report and to keep what it has.
+// file missing from the start is a Config with no accounts. A file that does
+// not load, or that was there and is gone, is an event with Err, for the
+// caller to report and to keep what it has: a dotfile manager that deletes
+// and rewrites the file must not make the app forget every account's seen
+// set in between.
 //
 // Errors come on the same channel as configs, rather than through a
 // callback, so that the caller sees them in order from one loop, on its own
@@ -37,17 +40,15 @@ func Watch(ctx context.Context, path string, interval time.Duration) <-chan Watc
 	ch := make(chan WatchEvent)
 	go func() {
 		defer close(ch)
-		general := General{Notify: true} // as Load has it for a file without [general]
 		var last fileStamp
+		existed := false // the file was there at some look
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		for first := true; ; first = false {
 			if now := stampOf(path); first || !now.same(last) {
 				last = now
-				ev := load(path, now, general)
-				if ev.Config != nil {
-					general = ev.Config.General
-				}
+				ev := load(path, now, existed)
+				existed = existed || !now.missing
 				select {
 				case ch <- ev:
 				case <-ctx.Done():
@@ -64,14 +65,19 @@ func Watch(ctx context.Context, path string, interval time.Duration) <-chan Watc
 	return ch
 }
 
-// load reads the config file whose stamp is st.
-func load(path string, st fileStamp, general General) WatchEvent {
-	if st.missing {
-		return WatchEvent{Config: &Config{General: general}}
-	}
+// ErrConfigGone is Watch's error for a config file that was there and was
+// removed.
+var ErrConfigGone = errors.New("config.toml was removed; keeping the accounts until it is back")
+
+// load reads the config file whose stamp is st; existed says whether an
+// earlier look found it.
+func load(path string, st fileStamp, existed bool) WatchEvent {
 	cfg, err := Load(path)
-	if errors.Is(err, fs.ErrNotExist) { // removed since the stamp was taken
-		return WatchEvent{Config: &Config{General: general}}
+	if st.missing || errors.Is(err, fs.ErrNotExist) {
+		if existed {
+			return WatchEvent{Err: fmt.Errorf("%s: %w", path, ErrConfigGone)}
+		}
+		return WatchEvent{Config: &Config{General: General{Notify: true}}}
 	}
 	if err != nil {
 		return WatchEvent{Err: err}

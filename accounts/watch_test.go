@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,7 +53,7 @@ const (
 
 // TestWatch: the config as it is, then one event per change: a good file,
 // a broken one (an error, no config), a fix, a same-size rewrite, and a
-// deleted file (no accounts, the last [general] kept); the channel closes
+// deleted file (an error: the caller keeps what it has); the channel closes
 // with ctx.
 func TestWatch(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "config.toml")
@@ -91,8 +92,8 @@ func TestWatch(t *testing.T) {
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	if ev = nextEvent(t, ch, "the file deleted"); ev.Err != nil || len(ev.Config.Accounts) != 0 || ev.Config.General.Notify {
-		t.Fatalf("deleted: %+v, %v; want no accounts and notify still off", ev.Config, ev.Err)
+	if ev = nextEvent(t, ch, "the file deleted"); !errors.Is(ev.Err, ErrConfigGone) || ev.Config != nil {
+		t.Fatalf("deleted: %+v, %v; want ErrConfigGone only", ev.Config, ev.Err)
 	}
 
 	cancel()
@@ -119,5 +120,18 @@ func TestWatchMissingFile(t *testing.T) {
 	writeAtomic(t, path, watchA)
 	if ev := nextEvent(t, ch, "the file created"); ev.Err != nil || names(ev.Config) != "a" {
 		t.Fatalf("created: %+v, %v", ev.Config, ev.Err)
+	}
+	// Removed (a dotfile manager deleting and rewriting it): an error, so
+	// that the caller keeps its accounts and their seen sets, not "no
+	// accounts".
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if ev := nextEvent(t, ch, "the file removed"); !errors.Is(ev.Err, ErrConfigGone) || ev.Config != nil {
+		t.Fatalf("removed: %+v, %v; want ErrConfigGone", ev.Config, ev.Err)
+	}
+	writeAtomic(t, path, watchA)
+	if ev := nextEvent(t, ch, "the file back"); ev.Err != nil || names(ev.Config) != "a" {
+		t.Fatalf("back: %+v, %v", ev.Config, ev.Err)
 	}
 }

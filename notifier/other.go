@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !windows
 
 package notifier
 
@@ -10,8 +10,8 @@ import (
 	"github.com/godbus/dbus/v5"
 )
 
-// This file is the no-op for systems other than Linux: desktop
-// notifications are implemented only over org.freedesktop.Notifications.
+// This file is the no-op for systems other than Linux (D-Bus) and Windows
+// (toasts), e.g. macOS.
 // The tray's badge still shows the count.
 
 // Start reports that there are no desktop notifications on this system.
