@@ -30,6 +30,12 @@ func (k *Keychain) Get(_ context.Context, user string) (string, error) {
 	return pw, nil
 }
 
+// PasswordOf is the password source of the named account, for its
+// checker's options.
+func (k *Keychain) PasswordOf(name string) func(context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) { return k.Get(ctx, name) }
+}
+
 // Set stores the password of account user.
 func (k *Keychain) Set(_ context.Context, user, pw string) error {
 	k.mu.Lock()
@@ -92,4 +98,16 @@ func (d *Demo) WriteConfig(dir string) (string, error) {
 		errs = append(errs, accounts.AddAccount(path, a))
 	}
 	return path, errors.Join(errs...)
+}
+
+// Prepare adds the failing accounts when trouble is set (AddTrouble) and
+// writes the demo's config.toml into dir for the setup page; it returns the
+// file's path.
+func (d *Demo) Prepare(dir string, trouble bool) (string, error) {
+	if trouble {
+		if err := d.AddTrouble(); err != nil {
+			return "", err
+		}
+	}
+	return d.WriteConfig(dir)
 }

@@ -171,3 +171,14 @@ func (systrayUI) AddSeparator(parent any) {
 	}
 	systray.AddSeparator()
 }
+
+// NoHostHint is what to tell the user when HostAvailable found no tray host;
+// err is HostAvailable's error, if any.
+func NoHostHint(err error) string {
+	why := ""
+	if err != nil {
+		why = " (" + err.Error() + ")"
+	}
+	return "no system tray found" + why + ": install a StatusNotifier host (GNOME: the AppIndicator extension); " +
+		"the icon appears when one starts. `mailsneaker check` works without a tray."
+}
