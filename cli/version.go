@@ -10,10 +10,6 @@ import (
 // v0.0.0-20261130055600-60d932e3a828, maybe with +dirty.
 var pseudoVersion = regexp.MustCompile(`\d{14}-[0-9a-f]{12}(\+dirty)?$`)
 
-// version is stamped at build time: -ldflags "-X main.version=v1.2.3".
-// Without it, Version asks the build info.
-var version = "dev"
-
 // Version is what --version prints: the stamped version if there is
 // one; else a release version from the build info (`go install ...@v1.2.3`,
 // or a build on a tag); else, for a plain `go build` in a git checkout,

@@ -31,10 +31,12 @@ func imapLoginRefused(a accounts.Account, ie *imap.Error, err error) *CheckError
 		if m := imapLastNumber.FindStringSubmatch(ie.Text); m != nil {
 			limit = "only " + m[1]
 		}
-		return refused(KindAuth, "%s allows %s connections for user %q and they are taken; MailSneaker uses up to %d: lower max_connections or close another mail client",
+		// KindProtocol, not KindAuth: the password was fine (the tray and
+		// the setup page tell by CheckError.TooManyConnections).
+		return refused(KindProtocol, "%s allows %s connections for user %q and they are taken; MailSneaker uses up to %d: lower max_connections or close another mail client",
 			a.Host, limit, a.Username, a.MaxConnections)
 	case imap.ResponseCodeInUse:
-		return refused(KindAuth, "%s refused the login: the mailbox is in use by another session; it will be tried again", a.Host)
+		return refused(KindProtocol, "%s refused the login: the mailbox is in use by another session; it will be tried again", a.Host)
 	case imap.ResponseCodeAuthorizationFailed:
 		return refused(KindAuth, "login refused by %s: the password is right but user %q may not use this mailbox: check the user name", a.Host, a.Username)
 	case imap.ResponseCodeExpired:

@@ -2,6 +2,7 @@ package poller
 
 import (
 	"context"
+	"time"
 
 	"mailsneaker/accounts"
 )
@@ -50,7 +51,7 @@ func (m *Manager) checkAll(st *state) {
 			as.checker = m.checker(as.acct)
 			defer func() { as.checker.Close() }()
 			in, err := safeCheck(st.ctx, m.log, as, q)
-			results <- result{as: as, name: as.acct.Name, inbox: in, err: err}
+			results <- result{as: as, name: as.acct.Name, inbox: in, err: err, at: time.Now()}
 		}()
 	}
 	for range st.order {

@@ -17,8 +17,8 @@ func TestPOP3LoginResponseCodes(t *testing.T) {
 	}{
 		{"-ERR [AUTH] Authentication failed.", KindAuth, "check the password"},
 		{"-ERR Authentication failed.", KindAuth, "check the password"},
-		{"-ERR [IN-USE] Mailbox locked", KindAuth, "in use by another session"},
-		{"-ERR [LOGIN-DELAY] Wait 300 seconds", KindAuth, "LOGIN-DELAY"},
+		{"-ERR [IN-USE] Mailbox locked", KindProtocol, "in use by another session"},
+		{"-ERR [LOGIN-DELAY] Wait 300 seconds", KindProtocol, "LOGIN-DELAY"},
 		{"-ERR [SYS/TEMP] Disk full", KindNetwork, "temporary problem"},
 		{"-ERR [SYS/PERM] Mailbox broken", KindProtocol, "ask its administrator"},
 	} {

@@ -51,6 +51,8 @@ type result struct {
 	name  string
 	inbox *Inbox
 	err   error
+	at    time.Time // when the check ended
+	retry time.Time // after an error: when the account goroutine tries again; zero if it does not
 }
 
 func (m *Manager) newState(ctx context.Context) *state {
@@ -123,6 +125,10 @@ func (m *Manager) apply(st *state, r result) {
 			m.log.Warn("account check failed", "account", r.name, "kind", ce.Kind, "err", ce)
 		}
 		as.snap.State, as.snap.Err = StateError, ce
+		as.snap.Failed, as.snap.Retry = r.at, r.retry
+		if as.snap.Failed.IsZero() {
+			as.snap.Failed = time.Now()
+		}
 		return
 	}
 	st.reloadIfChanged(m.log)
@@ -168,6 +174,7 @@ func (m *Manager) apply(st *state, r result) {
 		}
 	}
 	as.snap.State, as.snap.Err = StateOK, nil
+	as.snap.Failed, as.snap.Retry = time.Time{}, time.Time{}
 	as.snap.Unread = r.inbox.Unread
 	as.snap.Pushed, as.snap.Polled = r.inbox.Pushed, r.inbox.Polled
 	as.snap.Checked = time.Now()

@@ -44,15 +44,21 @@ func (m *Manager) loop(ctx context.Context, st *state, as *acctState) {
 		if ctx.Err() != nil {
 			return
 		}
-		select {
-		case st.results <- result{as: as, name: as.acct.Name, inbox: inbox, err: err}:
-		case <-ctx.Done():
-			return
-		}
+		// The wait is drawn before the result goes out, so that the
+		// snapshot can say when the next try is.
 		var wait time.Duration
+		r := result{as: as, name: as.acct.Name, inbox: inbox, err: err, at: time.Now()}
 		if err != nil {
 			fails++
 			wait = backoff(m.o.BackoffMin, m.o.BackoffMax, fails)
+			r.retry = r.at.Add(wait)
+		}
+		select {
+		case st.results <- r:
+		case <-ctx.Done():
+			return
+		}
+		if err != nil {
 			m.log.Debug("check failed; retrying", "account", as.acct.Name, "in", wait.Round(time.Millisecond), "err", err)
 			if !sleep(ctx, wait, as.poke) {
 				return
@@ -82,13 +88,15 @@ func (m *Manager) loop(ctx context.Context, st *state, as *acctState) {
 		}
 		if werr != nil && !poked {
 			// The push connection broke: report it, back off, reconnect.
+			fails++
+			wait := backoff(m.o.BackoffMin, m.o.BackoffMax, fails)
+			now := time.Now()
 			select {
-			case st.results <- result{as: as, name: as.acct.Name, err: werr}:
+			case st.results <- result{as: as, name: as.acct.Name, err: werr, at: now, retry: now.Add(wait)}:
 			case <-ctx.Done():
 				return
 			}
-			fails++
-			if !sleep(ctx, backoff(m.o.BackoffMin, m.o.BackoffMax, fails), as.poke) {
+			if !sleep(ctx, wait, as.poke) {
 				return
 			}
 		}

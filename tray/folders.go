@@ -31,5 +31,5 @@ func foldersLine(a poller.AccountSnapshot) string {
 	if len(a.Pushed) > 0 {
 		line = "Pushed: " + names(a.Pushed) + " · " + line
 	}
-	return truncate(line, MaxErrorText)
+	return truncate(line, MaxLabel)
 }
