@@ -75,7 +75,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "", "tray":
 		return runTray(ctx, env)
 	case "demo":
-		return runDemo(ctx, env)
+		return runDemo(ctx, env, rest)
 	}
 	fmt.Fprintf(stderr, "mailsneaker: unknown command %q\n", cmd)
 	fs.Usage()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 
 	"mailsneaker/accounts"
@@ -23,19 +22,13 @@ import (
 // runTray runs the tray on the user's config until Quit or a signal.
 func runTray(ctx context.Context, env *cli.Env) int {
 	release, err := instance.Lock(env.StateDir, "tray.lock")
-	if errors.Is(err, instance.ErrRunning) {
-		err = errors.New("MailSneaker is already running (look for its icon in the tray); quit it first")
-	}
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "mailsneaker:", err)
 		return cli.ExitFailed
 	}
 	defer release()
-	cfg, err := accounts.Load(env.ConfigPath)
-	if errors.Is(err, fs.ErrNotExist) {
-		cfg = &accounts.Config{General: accounts.General{Notify: true}}
-		fmt.Fprintf(env.Stderr, "no accounts yet: add one from the tray (Add account…) or with `mailsneaker account add`; config: %s\n", env.ConfigPath)
-	} else if err != nil {
+	cfg, err := env.TrayConfig()
+	if err != nil {
 		fmt.Fprintln(env.Stderr, "mailsneaker:", err)
 		return cli.ExitUsage
 	}
@@ -44,12 +37,17 @@ func runTray(ctx context.Context, env *cli.Env) int {
 		fmt.Fprintln(env.Stderr, "mailsneaker:", err)
 		return cli.ExitFailed
 	}
-	return serve(ctx, env, m, serveOptions{general: cfg.General, settings: true, config: cfg})
+	page := setup.NewLauncher(ctx, setup.Options{ConfigPath: env.ConfigPath, Engine: m, Logger: env.Logger}, notice(env))
+	return serve(ctx, env, m, serveOptions{general: cfg.General, settings: true, config: cfg, page: page})
 }
 
-// runDemo starts the built-in demo servers and runs the tray on them, with a
-// temporary config and state; it needs no keychain.
-func runDemo(ctx context.Context, env *cli.Env) int {
+// runDemo runs the tray on the built-in demo servers, with a temporary
+// config and state and in-memory passwords; --trouble adds failing accounts.
+func runDemo(ctx context.Context, env *cli.Env, args []string) int {
+	trouble, err := cli.DemoArgs(env, args)
+	if err != nil {
+		return cli.ExitUsage
+	}
 	dir, err := os.MkdirTemp("", "mailsneaker-demo")
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "mailsneaker:", err)
@@ -62,19 +60,30 @@ func runDemo(ctx context.Context, env *cli.Env) int {
 		return cli.ExitFailed
 	}
 	defer d.Close()
+	cfg, err := d.Prepare(dir, trouble)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "mailsneaker: demo:", err)
+		return cli.ExitFailed
+	}
 	go d.Run(ctx)
+	secrets := d.Secrets()
 	denv := *env // the demo's state, and its passwords
 	denv.StateDir = dir
-	denv.Options = func(accounts.Account) *poller.Options {
-		return &poller.Options{Password: d.Password, Logger: env.Logger}
+	denv.Options = func(a accounts.Account) *poller.Options {
+		return &poller.Options{Password: secrets.PasswordOf(a.Name), Logger: env.Logger}
 	}
 	m, err := denv.Manager(d.Accounts)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "mailsneaker:", err)
 		return cli.ExitFailed
 	}
+	page := setup.NewLauncher(ctx, setup.Options{ConfigPath: cfg, Secrets: secrets, Engine: m, Logger: env.Logger}, notice(env))
+	so := serveOptions{general: accounts.General{Notify: true}, printCounts: true, page: page}
+	if trouble {
+		fmt.Fprintln(env.Stderr, `demo: "work" has a wrong password (the right one is demo-password), "old-isp" no server`)
+	}
 	fmt.Fprintln(env.Stderr, "demo: IMAP and POP3 servers on 127.0.0.1 with a new mail every few seconds; Ctrl-C to stop")
-	return serve(ctx, env, m, serveOptions{general: accounts.General{Notify: true}, printCounts: true})
+	return serve(ctx, env, m, so)
 }
 
 // serveOptions say what serve runs besides the manager and the tray.
@@ -83,6 +92,7 @@ type serveOptions struct {
 	printCounts bool             // print every change of the counts when no tray host is there
 	settings    bool             // offer Add account…, Accounts…, Start at login (not in the demo)
 	config      *accounts.Config // watch the config file for changes, starting from this
+	page        *setup.Launcher  // the setup page: "Edit account…", and with settings the rest
 }
 
 // serve runs the manager, notifications and the tray until Quit or ctx ends.
@@ -95,11 +105,7 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 
 	host, err := tray.HostAvailable(ctx)
 	if !host {
-		why := fmt.Sprintf(" (%v)", err)
-		if err == nil {
-			why = ""
-		}
-		fmt.Fprintf(env.Stderr, "no system tray found%s: install a StatusNotifier host (GNOME: the AppIndicator extension); the icon appears when one starts. `mailsneaker check` works without a tray.\n", why)
+		fmt.Fprintln(env.Stderr, tray.NoHostHint(err))
 		if so.printCounts {
 			go cli.PrintChanges(env.Stdout, m.Snapshots(ctx))
 		}
@@ -109,13 +115,10 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 	if so.general.Notify {
 		batcher = notifier.NewBatcher(so.general)
 		n, err := notifier.Start(ctx, notifier.Options{
-			Batcher: batcher,
-			Open:    func(a poller.AccountSnapshot) { launch.Account(env.Logger, a.Name, a.URL, a.OpenCmd) },
-			MarkRead: func(ctx context.Context, s poller.Snapshot) error {
-				_, err := m.MarkRead(ctx, s, "")
-				return err
-			},
-			Logger: env.Logger,
+			Batcher:  batcher,
+			Open:     func(a poller.AccountSnapshot) { launch.Account(env.Logger, a.Name, a.URL, a.OpenCmd) },
+			MarkRead: m.MarkRead,
+			Logger:   env.Logger,
 		})
 		if err != nil {
 			env.Logger.Warn("no desktop notifications", "why", err)
@@ -125,11 +128,7 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 		}
 	}
 	if so.config != nil {
-		var onGeneral func(accounts.General)
-		if batcher != nil {
-			onGeneral = batcher.SetGeneral
-		}
-		go m.FollowConfig(ctx, accounts.Watch(ctx, env.ConfigPath, 0), so.config.General, onGeneral)
+		go m.FollowConfig(ctx, accounts.Watch(ctx, env.ConfigPath, 0), so.config.General, batcher.SetGeneral)
 	}
 	if errors.Is(err, tray.ErrNoSessionBus) {
 		// Without a session bus systray cannot work, and v1.12.2 panics on
@@ -142,25 +141,28 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 	opts := tray.Options{
 		Logger:       env.Logger,
 		OpenMail:     func(a poller.AccountSnapshot, _ poller.Mail) { launch.Account(env.Logger, a.Name, a.URL, a.OpenCmd) },
-		Notice:       func(s string) { env.Logger.Info(s) },
+		Notice:       notice(env),
 		Pause:        pause,
 		MarkOnServer: m.MarkReadOnServer,
 	}
-	if so.settings {
-		page := setup.NewLauncher(ctx, setup.Options{ConfigPath: env.ConfigPath, Engine: m, Logger: env.Logger}, opts.Notice)
-		opts.AddAccount = page.Add
-		opts.Accounts = page.Accounts
-		opts.Autostart = &tray.Toggle{Get: autostart.Enabled, Set: autostart.Set}
+	if page := so.page; page != nil {
+		opts.EditAccount = func(a poller.AccountSnapshot) { page.Edit(a.Name, a.Err) }
+		if so.settings {
+			opts.AddAccount, opts.Accounts = page.Add, page.Accounts
+			opts.Autostart = &tray.Toggle{Get: autostart.Enabled, Set: autostart.Set}
+		}
 	}
 	err = tray.Run(ctx, m, opts)
 	cancel()
-	if merr := <-managerDone; merr != nil {
-		fmt.Fprintln(env.Stderr, "mailsneaker:", merr)
-		return cli.ExitFailed
+	if errors.Is(err, context.Canceled) {
+		err = nil
 	}
-	if err != nil && !errors.Is(err, context.Canceled) {
+	if err = errors.Join(<-managerDone, err); err != nil {
 		fmt.Fprintln(env.Stderr, "mailsneaker:", err)
 		return cli.ExitFailed
 	}
 	return cli.ExitOK
 }
+
+// notice tells the user something from the tray or the page: in the log.
+func notice(env *cli.Env) func(string) { return func(s string) { env.Logger.Info(s) } }

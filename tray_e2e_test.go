@@ -29,14 +29,14 @@ type trayProc struct {
 	raceLog string // GORACE log_path: the race reports go to raceLog.PID
 }
 
-// startTray runs the tray (no command) in c's XDG home. Under -race the
+// startTray runs the tray (no command, or args) in c's XDG home. Under -race the
 // binary is race-enabled and fyne.io/systray has races of its own, so the
 // reports go to files that stop sorts with trayhost.CheckRaceLogs, and they
 // do not change the exit status.
-func startTray(t *testing.T, c *cliEnv) *trayProc {
+func startTray(t *testing.T, c *cliEnv, args ...string) *trayProc {
 	t.Helper()
 	p := &trayProc{exited: make(chan struct{}), raceLog: filepath.Join(t.TempDir(), "race")}
-	p.cmd = exec.Command(binary)
+	p.cmd = exec.Command(binary, args...)
 	p.cmd.Env = append(slices.Clip(c.env), "GORACE=exitcode=0 halt_on_error=0 log_path="+p.raceLog)
 	p.cmd.Stderr = &p.stderr
 	if err := p.cmd.Start(); err != nil {
@@ -110,11 +110,13 @@ const (
   Check now
   Mark read [-]
   Mark read on server [-]
+  Edit account…
 `
 	homeIdle = `home — no new mail
   Last checked … [-]
   Check now
   Mark read [-]
+  Edit account…
 `
 )
 
@@ -126,6 +128,7 @@ func workNew(status string, rows ...string) string {
   Check now
   Mark read
   Mark read on server
+  Edit account…
 `
 }
 
@@ -245,6 +248,7 @@ func TestTrayEndToEnd(t *testing.T) {
   Last checked … [-]
   Check now
   Mark read
+  Edit account…
 `, true))
 	if want := "work: 1 new\nhome: 1 new"; p.Tooltip != want {
 		t.Errorf("tooltip %q, want %q", p.Tooltip, want)

@@ -31,20 +31,24 @@ const (
 // Account is one mailbox to watch, as written in config.toml. Defaults are
 // already applied to an Account returned by Load.
 type Account struct {
-	Name            string
-	Protocol        Protocol
-	Host            string
-	Port            int
-	Security        Security
-	Username        string
-	Folders         []string      // IMAP only; default ["INBOX"]
-	PollInterval    time.Duration // POP3, and IMAP servers without IDLE; ≥ 30s
-	CAFile          string        // extra trusted CAs (PEM), for self-hosted servers
-	PasswordCommand string        // run with sh -c; first line of stdout is the password
-	CountExisting   bool          // POP3: mail on the server at the first check counts as new
-	MarkOnServer    bool          // IMAP: Mark all read also sets \Seen on the server
-	OpenCommand     string        // optional: run when the user clicks one of its mails
-	URL             string        // optional: opened when the user clicks one of its mails
+	Name           string
+	Protocol       Protocol
+	Host           string
+	Port           int
+	Security       Security
+	Username       string
+	Folders        []string      // IMAP only; default ["INBOX"]; AllFolders ("*") stands for every other folder
+	PollInterval   time.Duration // POP3, and IMAP servers without IDLE; ≥ 30s
+	MaxConnections int           // IMAP: connections held at most, the check connection included; 1-10, default 3
+	// FolderPollInterval is how often IMAP folders without an IDLE
+	// connection of their own are checked by STATUS; ≥ 10s, default 2m.
+	FolderPollInterval time.Duration
+	CAFile             string // extra trusted CAs (PEM), for self-hosted servers
+	PasswordCommand    string // run with sh -c; first line of stdout is the password
+	CountExisting      bool   // POP3: mail on the server at the first check counts as new
+	MarkOnServer       bool   // IMAP: Mark all read also sets \Seen on the server
+	OpenCommand        string // optional: run when the user clicks one of its mails
+	URL                string // optional: opened when the user clicks one of its mails
 }
 
 // General holds the [general] table of config.toml.
@@ -58,6 +62,16 @@ const (
 	DefaultPollInterval = 5 * time.Minute
 	MinPollInterval     = 30 * time.Second
 	DefaultFolder       = "INBOX"
+
+	// AllFolders in folders stands for every selectable folder not listed
+	// otherwise, except the special ones (junk, trash, sent, drafts, all
+	// mail, flagged).
+	AllFolders = "*"
+
+	DefaultMaxConnections     = 3
+	MaxMaxConnections         = 10
+	DefaultFolderPollInterval = 2 * time.Minute
+	MinFolderPollInterval     = 10 * time.Second
 )
 
 // DefaultPort is the usual port for a protocol and security mode, or 0 for an
@@ -81,7 +95,7 @@ func DefaultPort(p Protocol, s Security) int {
 
 // WithDefaults returns a copy of a with every unset optional field filled in:
 // security tls, the port of protocol and security, folders ["INBOX"] for IMAP,
-// and a 5m poll interval.
+// a 5m poll interval, and for IMAP 3 connections and a 2m folder poll.
 func (a Account) WithDefaults() Account {
 	if a.Security == "" {
 		a.Security = TLS
@@ -96,6 +110,12 @@ func (a Account) WithDefaults() Account {
 	}
 	if a.PollInterval == 0 {
 		a.PollInterval = DefaultPollInterval
+	}
+	if a.Protocol == IMAP && a.MaxConnections == 0 {
+		a.MaxConnections = DefaultMaxConnections
+	}
+	if a.Protocol == IMAP && a.FolderPollInterval == 0 {
+		a.FolderPollInterval = DefaultFolderPollInterval
 	}
 	return a
 }

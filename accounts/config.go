@@ -50,6 +50,8 @@ type rawAccount struct {
 	Username        string    `toml:"username"`
 	Folders         *[]string `toml:"folders"`
 	PollInterval    *string   `toml:"poll_interval"`
+	MaxConnections  *int64    `toml:"max_connections"`
+	FolderPoll      *string   `toml:"folder_poll_interval"`
 	CAFile          string    `toml:"ca_file"`
 	PasswordCommand string    `toml:"password_command"`
 	CountExisting   bool      `toml:"count_existing"`
@@ -63,11 +65,13 @@ func wantType(key string) string {
 	switch key {
 	case "port":
 		return "a whole number, e.g. 993"
+	case "max_connections":
+		return "a whole number, e.g. 3"
 	case "notify", "count_existing", "mark_on_server":
 		return "true or false"
 	case "folders":
 		return `a list of strings, e.g. ["INBOX"]`
-	case "poll_interval":
+	case "poll_interval", "folder_poll_interval":
 		return `a duration string, e.g. "5m"`
 	case "general":
 		return "a table: [general]"
@@ -212,6 +216,32 @@ func (ra rawAccount) account() (Account, []*ConfigError) {
 			bad("poll_interval", "poll_interval %q is too short (use at least %q)", *ra.PollInterval, formatDuration(MinPollInterval))
 		default:
 			a.PollInterval = d
+		}
+	}
+	// Only as written: an account edited from imap to pop3 carries the
+	// imap defaults, which the editor then leaves out.
+	if ra.MaxConnections != nil && a.Protocol == POP3 {
+		bad("max_connections", "max_connections is only for imap accounts (pop3 uses one connection): remove it")
+	}
+	if ra.FolderPoll != nil && a.Protocol == POP3 {
+		bad("folder_poll_interval", "folder_poll_interval is only for imap accounts (a pop3 mailbox has no folders): remove it")
+	}
+	if ra.MaxConnections != nil {
+		if n := *ra.MaxConnections; n < 1 || n > MaxMaxConnections {
+			bad("max_connections", "max_connections %d is out of range (use 1-%d, or leave it out for %d)", n, MaxMaxConnections, DefaultMaxConnections)
+		} else {
+			a.MaxConnections = int(n)
+		}
+	}
+	if ra.FolderPoll != nil {
+		d, err := time.ParseDuration(*ra.FolderPoll)
+		switch {
+		case err != nil:
+			bad("folder_poll_interval", `folder_poll_interval %q is not a duration (use e.g. "2m" or "90s")`, *ra.FolderPoll)
+		case d < MinFolderPollInterval:
+			bad("folder_poll_interval", "folder_poll_interval %q is too short (use at least %q)", *ra.FolderPoll, formatDuration(MinFolderPollInterval))
+		default:
+			a.FolderPollInterval = d
 		}
 	}
 	return a, ps

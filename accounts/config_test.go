@@ -45,7 +45,8 @@ func TestParseDefaults(t *testing.T) {
 		General: General{Notify: false, QuietHours: "22:00-07:00"},
 		Accounts: []Account{
 			{Name: "work", Protocol: IMAP, Host: "imap.example.com", Port: 993, Security: TLS,
-				Username: "me@example.com", Folders: []string{"INBOX"}, PollInterval: 5 * time.Minute},
+				Username: "me@example.com", Folders: []string{"INBOX"}, PollInterval: 5 * time.Minute,
+				MaxConnections: 3, FolderPollInterval: 2 * time.Minute},
 			{Name: "home", Protocol: POP3, Host: "::1", Port: 110, Security: StartTLS, Username: "me",
 				PollInterval: 90 * time.Second, CountExisting: true, URL: "https://mail.example.org/"},
 		},
@@ -113,6 +114,15 @@ func TestParseErrors(t *testing.T) {
 		{"poll bad", acct("poll_interval = \"5 min\"\n"), `config.toml:6: account "work": poll_interval "5 min" is not a duration`, "poll_interval"},
 		{"folders pop3", "[[account]]\nname = \"p\"\nprotocol = \"pop3\"\nhost = \"h\"\nusername = \"u\"\nfolders = [\n  \"INBOX\",\n]\n",
 			`config.toml:6: account "p": folders is only for imap accounts`, "folders"},
+		{"max_connections range", acct("max_connections = 11\n"), `config.toml:6: account "work": max_connections 11 is out of range (use 1-10, or leave it out for 3)`, "max_connections"},
+		{"max_connections zero", acct("\nmax_connections = 0\n"), `config.toml:7: account "work": max_connections 0 is out of range`, "max_connections"},
+		{"max_connections type", acct("max_connections = \"3\"\n"), `config.toml:6: account "work": max_connections must be a whole number, e.g. 3, not a TOML string`, "max_connections"},
+		{"max_connections pop3", "[[account]]\nname = \"p\"\nprotocol = \"pop3\"\nhost = \"h\"\nusername = \"u\"\nmax_connections = 2\n",
+			`config.toml:6: account "p": max_connections is only for imap accounts`, "max_connections"},
+		{"folder poll short", acct("folder_poll_interval = \"5s\"\n"), `config.toml:6: account "work": folder_poll_interval "5s" is too short (use at least "10s")`, "folder_poll_interval"},
+		{"folder poll bad", acct("folder_poll_interval = \"2 min\"\n"), `config.toml:6: account "work": folder_poll_interval "2 min" is not a duration`, "folder_poll_interval"},
+		{"folder poll pop3", "[[account]]\nname = \"p\"\nprotocol = \"pop3\"\nhost = \"h\"\nusername = \"u\"\n\nfolder_poll_interval = \"1m\"\n",
+			`config.toml:7: account "p": folder_poll_interval is only for imap accounts`, "folder_poll_interval"},
 		{"folders empty", acct("folders = []\n"), `config.toml:6: account "work": folders is empty`, "folders"},
 		{"count_existing imap", acct("count_existing = true\n"), `config.toml:6: account "work": count_existing is only for pop3 accounts`, "count_existing"},
 		{"url", acct("url = \"ftp://x\"\n"), `config.toml:6: account "work": url "ftp://x" is not allowed (use an http:// or https:// address)`, "url"},
@@ -151,6 +161,19 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("ConfigError %+v: want file config.toml, a line, field %q", ce, tc.field)
 			}
 		})
+	}
+}
+
+// TestParseConnectionBudget reads max_connections, folder_poll_interval and
+// folders = ["*"] as written.
+func TestParseConnectionBudget(t *testing.T) {
+	cfg, err := Parse("config.toml", []byte(acct("folders = [\"INBOX\", \"*\"]\nmax_connections = 1\nfolder_poll_interval = \"45s\"\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := cfg.Accounts[0]
+	if a.MaxConnections != 1 || a.FolderPollInterval != 45*time.Second || !reflect.DeepEqual(a.Folders, []string{"INBOX", AllFolders}) {
+		t.Errorf("got max_connections %d, folder_poll_interval %v, folders %q", a.MaxConnections, a.FolderPollInterval, a.Folders)
 	}
 }
 

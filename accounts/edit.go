@@ -28,7 +28,7 @@ var (
 // accountKeyOrder lists the keys of an [[account]] block in the order they are written.
 func accountKeyOrder() []string {
 	return []string{"name", "protocol", "host", "port", "security", "username", "folders",
-		"poll_interval", "ca_file", "password_command", "count_existing", "mark_on_server", "open_command", "url"}
+		"poll_interval", "max_connections", "folder_poll_interval", "ca_file", "password_command", "count_existing", "mark_on_server", "open_command", "url"}
 }
 
 // AddAccount appends an [[account]] block for a to the config file at path,
@@ -283,6 +283,10 @@ func tomlValue(a Account, key string) (v string, ok bool) {
 		return "[" + strings.Join(q, ", ") + "]", len(a.Folders) > 0
 	case "poll_interval":
 		return quote(formatDuration(a.PollInterval)), a.PollInterval != 0
+	case "max_connections":
+		return strconv.Itoa(a.MaxConnections), a.MaxConnections != 0 && a.Protocol != POP3
+	case "folder_poll_interval":
+		return quote(formatDuration(a.FolderPollInterval)), a.FolderPollInterval != 0 && a.Protocol != POP3
 	case "ca_file":
 		return str(a.CAFile)
 	case "password_command":
@@ -309,6 +313,10 @@ func worthWriting(a Account, key string) bool {
 		return !slices.Equal(a.Folders, []string{DefaultFolder})
 	case "poll_interval":
 		return a.PollInterval != DefaultPollInterval
+	case "max_connections":
+		return a.Protocol == IMAP && a.MaxConnections != DefaultMaxConnections
+	case "folder_poll_interval":
+		return a.Protocol == IMAP && a.FolderPollInterval != DefaultFolderPollInterval
 	}
 	return true
 }

@@ -139,6 +139,12 @@ func (a Account) problems(dir string) []*ConfigError {
 	if a.PollInterval != 0 && a.PollInterval < MinPollInterval {
 		bad("poll_interval", "poll_interval %q is too short (use at least %q)", formatDuration(a.PollInterval), formatDuration(MinPollInterval))
 	}
+	if a.MaxConnections < 0 || a.MaxConnections > MaxMaxConnections {
+		bad("max_connections", "max_connections %d is out of range (use 1-%d, or leave it out for %d)", a.MaxConnections, MaxMaxConnections, DefaultMaxConnections)
+	}
+	if a.FolderPollInterval != 0 && a.FolderPollInterval < MinFolderPollInterval {
+		bad("folder_poll_interval", "folder_poll_interval %q is too short (use at least %q)", formatDuration(a.FolderPollInterval), formatDuration(MinFolderPollInterval))
+	}
 	if a.CAFile != "" {
 		if msg := caFileProblem(resolvePath(dir, a.CAFile)); msg != "" {
 			bad("ca_file", "ca_file %q %s", a.CAFile, msg)

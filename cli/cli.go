@@ -146,3 +146,29 @@ func (e *Env) stdin() io.Reader {
 	}
 	return os.Stdin
 }
+
+// DemoArgs parses the demo command's arguments: whether to add the failing
+// accounts (--trouble). It prints the usage on an error.
+func DemoArgs(e *Env, args []string) (trouble bool, err error) {
+	fs := e.newFlagSet("demo", "demo [--trouble]")
+	t := fs.Bool("trouble", false, "add an account with a wrong password and one whose server is unreachable")
+	if err := fs.Parse(args); err != nil {
+		return false, err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return false, fmt.Errorf("demo takes no arguments")
+	}
+	return *t, nil
+}
+
+// TrayConfig loads the config for the tray. No config file yet is no
+// accounts, with a hint on stderr on how to add one.
+func (e *Env) TrayConfig() (*accounts.Config, error) {
+	cfg, err := accounts.Load(e.ConfigPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(e.Stderr, "no accounts yet: add one from the tray (Add account…) or with `mailsneaker account add`; config: %s\n", e.ConfigPath)
+		return &accounts.Config{General: accounts.General{Notify: true}}, nil
+	}
+	return cfg, err
+}

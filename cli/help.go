@@ -60,7 +60,8 @@ func Help() Reference {
 		Commands: []Command{
 			{Name: "", Summary: "run the tray",
 				Text: "Run the tray icon and desktop notifications until Quit is chosen from the menu or a signal arrives."},
-			{Name: "demo", Summary: "run the tray on built-in demo servers with mail arriving"},
+			{Name: "demo", Synopsis: "[--trouble]", Summary: "run the tray on built-in demo servers with mail arriving",
+				Flags: []Flag{{Name: "trouble", Usage: "add an account with a wrong password and one whose server is unreachable"}}},
 			{Name: "check", Synopsis: "[--json] [--account NAME]",
 				Summary: "check once; print the new mail (exit 1 if an account failed)",
 				Text:    "Check every account once and print its new mail. The JSON output is a stable contract for scripts.",

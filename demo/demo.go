@@ -46,6 +46,7 @@ type Demo struct {
 	pop      *pop3d.Server
 	roots    *x509.CertPool
 	lns      []net.Listener
+	trouble  bool // AddTrouble ran
 }
 
 // Start starts both servers on 127.0.0.1 with a fresh self-signed

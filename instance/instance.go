@@ -12,8 +12,8 @@ import (
 	"mailsneaker/internal/safefile"
 )
 
-// ErrRunning means another process holds the lock.
-var ErrRunning = errors.New("another MailSneaker is already running")
+// ErrRunning means another process holds the lock; its text is for the user.
+var ErrRunning = errors.New("MailSneaker is already running (look for its icon in the tray); quit it first")
 
 // Lock takes the lock file dir/name, creating dir. It returns ErrRunning
 // (wrapped, with the file) when another process holds it.

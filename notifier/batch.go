@@ -64,8 +64,12 @@ func NewBatcher(g accounts.General) *Batcher {
 	return &Batcher{general: g, accounts: make(map[string]*accountState)}
 }
 
-// SetGeneral applies changed [general] settings from the next Next on.
+// SetGeneral applies changed [general] settings from the next Next on. A
+// nil Batcher (notifications off) ignores them.
 func (b *Batcher) SetGeneral(g accounts.General) {
+	if b == nil {
+		return // notifications are off: nothing to set
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.general = g

@@ -215,3 +215,10 @@ func TestSummaryLines(t *testing.T) {
 		t.Errorf("long line %q (%d runes)", string(got), len(got))
 	}
 }
+
+// A nil Batcher (notifications off) takes changed settings without a panic,
+// so that the config follower needs no special case.
+func TestNilBatcherSetGeneral(t *testing.T) {
+	var b *Batcher
+	b.SetGeneral(accounts.General{Notify: true})
+}

@@ -18,8 +18,9 @@ type Options struct {
 	// or open_command); nil does nothing on a click.
 	Open func(a poller.AccountSnapshot)
 	// MarkRead marks read the mails a note's "Mark read" button covers,
-	// given as a snapshot of just those IDs; nil ignores the button.
-	MarkRead func(ctx context.Context, s poller.Snapshot) error
+	// given as a snapshot of just those IDs, of every account (account "");
+	// Manager.MarkRead is one. nil ignores the button.
+	MarkRead func(ctx context.Context, s poller.Snapshot, account string) (int, error)
 	// Logger receives the failures; nil discards them.
 	Logger *slog.Logger
 }
@@ -130,7 +131,7 @@ func (l *Loop) action(action string, note Note) {
 		for name, ids := range note.IDs {
 			seen.Accounts = append(seen.Accounts, poller.AccountSnapshot{Name: name, NewIDs: ids, New: len(ids)})
 		}
-		if err := l.o.MarkRead(l.ctx, seen); err != nil {
+		if _, err := l.o.MarkRead(l.ctx, seen, ""); err != nil {
 			l.log.Warn("mark read from the notification failed", "err", err)
 		}
 	}

@@ -224,9 +224,12 @@ func TestActions(t *testing.T) {
 	markErr := errors.New("state dir read-only")
 	tl := newTestLoop(Options{
 		Open: func(a poller.AccountSnapshot) { opened = append(opened, a.Name) },
-		MarkRead: func(ctx context.Context, s poller.Snapshot) error {
+		MarkRead: func(ctx context.Context, s poller.Snapshot, account string) (int, error) {
+			if account != "" {
+				t.Errorf("MarkRead for account %q, want every account (\"\")", account)
+			}
 			marked = append(marked, s)
-			return markErr
+			return 0, markErr
 		},
 	})
 	note := Note{Title: "2 new mails", IDs: map[string][]string{"plain": {"p"}, "web": {"w"}}}

@@ -11,8 +11,9 @@ import (
 
 // MarkRead promotes exactly the new mails of shown — the snapshot the user
 // looked at — of every account, or of the named one, into the seen set, on
-// disk. Accounts with mark_on_server also get \Seen set on the server (on
-// the caller's goroutine). It returns how many mails it promoted.
+// disk. Accounts with mark_on_server also get \Seen set on the server (by
+// the account's goroutine, which the caller waits for). It returns how many
+// mails it promoted.
 func (m *Manager) MarkRead(ctx context.Context, shown Snapshot, account string) (int, error) {
 	n, err := m.markReadLocal(ctx, shown, account)
 	if err != nil {
@@ -28,7 +29,7 @@ func (m *Manager) MarkRead(ctx context.Context, shown Snapshot, account string) 
 			onServer = append(onServer, a)
 		}
 	}
-	return n, m.flagOnServer(ctx, onServer, shown, true)
+	return n, m.flagOnServer(ctx, onServer, shown, m.markByAccount)
 }
 
 func (m *Manager) markReadLocal(ctx context.Context, shown Snapshot, account string) (int, error) {
@@ -84,7 +85,8 @@ func (m *Manager) SetAccounts(ctx context.Context, accts []accounts.Account) err
 // MarkReadOnServer does what MarkRead does and then, for the IMAP accounts
 // of shown (all, or the one named), sets \Seen on the server on exactly those
 // mails: the user's explicit "Mark read on server". The server part runs on
-// the caller's goroutine; afterwards the accounts check again.
+// the account's goroutine, over its check connection, and the caller waits
+// for it; afterwards the account checks again.
 func (m *Manager) MarkReadOnServer(ctx context.Context, shown Snapshot, account string) (int, error) {
 	accts, err := m.accountsOf(ctx, shown, account)
 	if err != nil {
@@ -94,12 +96,44 @@ func (m *Manager) MarkReadOnServer(ctx context.Context, shown Snapshot, account 
 	if err != nil {
 		return n, err
 	}
-	return n, m.flagOnServer(ctx, accts, shown, true)
+	return n, m.flagOnServer(ctx, accts, shown, m.markByAccount)
+}
+
+// markByAccount has the account's goroutine set \Seen on ids, between its
+// checks and over its check connection, and waits for it; the check that
+// follows shows the result.
+func (m *Manager) markByAccount(ctx context.Context, a accounts.Account, ids []string) (int, error) {
+	as, err := call(ctx, m, func(st *state) *acctState { return st.accts[a.Name] })
+	if err != nil {
+		return 0, err
+	}
+	if as == nil {
+		return 0, fmt.Errorf("account %q is no longer watched", a.Name)
+	}
+	// Only the channels of as are used here: they never change.
+	j := markJob{ids: ids, reply: make(chan markResult, 1)}
+	select {
+	case as.marks <- j:
+	case <-as.done:
+		return 0, ErrStopped
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	pokeAcct(as)
+	select {
+	case r := <-j.reply:
+		return r.n, r.err
+	case <-as.done:
+		return 0, ErrStopped
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
 }
 
 // flagOnServer sets \Seen on the new mails of seen for each account in
-// accts; recheck asks the running manager to check those accounts again.
-func (m *Manager) flagOnServer(ctx context.Context, accts []accounts.Account, shown Snapshot, recheck bool) error {
+// accts, with mark: markByAccount in a running manager, nil (a connection
+// of its own) in a one-off process.
+func (m *Manager) flagOnServer(ctx context.Context, accts []accounts.Account, shown Snapshot, mark func(context.Context, accounts.Account, []string) (int, error)) error {
 	var errs []error
 	for _, a := range accts {
 		if a.Protocol != accounts.IMAP {
@@ -109,20 +143,21 @@ func (m *Manager) flagOnServer(ctx context.Context, accts []accounts.Account, sh
 			if sa.Name != a.Name || len(sa.NewIDs) == 0 {
 				continue
 			}
-			var o *Options
-			if m.o.CheckerOptions != nil {
-				o = m.o.CheckerOptions(a)
+			if mark == nil {
+				mark = func(ctx context.Context, a accounts.Account, ids []string) (int, error) {
+					var o *Options
+					if m.o.CheckerOptions != nil {
+						o = m.o.CheckerOptions(a)
+					}
+					return MarkSeenOnServer(ctx, a, o, ids)
+				}
 			}
-			n, err := MarkSeenOnServer(ctx, a, o, sa.NewIDs)
+			n, err := mark(ctx, a, sa.NewIDs)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("mark read on %s: %w", a.Name, err))
 				continue
 			}
 			m.log.Info("marked read on the server", "account", a.Name, "mails", n)
-			if recheck {
-				// A manager that stopped meanwhile has nothing to recheck.
-				_ = m.checkNow(ctx, a.Name)
-			}
 		}
 	}
 	return errors.Join(errs...)

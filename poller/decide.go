@@ -81,8 +81,16 @@ func decide(a accounts.Account, known *seen.Account, stateLost bool, in *Inbox) 
 		return d
 	}
 
+	var rebased []string
 	for _, folder := range in.Reset {
-		carryDismissals(folder, known, in, d.add)
+		if n := carryDismissals(folder, known, in, d.add); n > 0 {
+			rebased = append(rebased, fmt.Sprintf("%s (%d)", folder, n))
+		}
+	}
+	if len(rebased) > 0 {
+		// Never silently: the manager logs the notice and shows it.
+		d.notice = fmt.Sprintf("%s: the server renumbered %s and a dismissed mail there had no Message-ID to match, so its unread mail now counts as dismissed",
+			a.Name, strings.Join(rebased, ", "))
 	}
 	for _, id := range in.IDs {
 		if _, ok := known.IDs[id]; ok {
@@ -98,8 +106,9 @@ func decide(a accounts.Account, known *seen.Account, stateLost bool, in *Inbox) 
 
 // carryDismissals moves the dismissals of folder from its old UIDVALIDITY to
 // the mails that now carry the same Message-ID, or dismisses all its unseen
-// mail when an old dismissal cannot be matched.
-func carryDismissals(folder string, known *seen.Account, in *Inbox, add map[string]string) {
+// mail when an old dismissal cannot be matched; it returns how many mails
+// it dismissed that way (0: no re-baseline).
+func carryDismissals(folder string, known *seen.Account, in *Inbox, add map[string]string) int {
 	old := map[string]bool{}
 	unmatched := false
 	for id, mid := range known.IDs {
@@ -113,8 +122,9 @@ func carryDismissals(folder string, known *seen.Account, in *Inbox, add map[stri
 		old[mid] = true
 	}
 	if len(old) == 0 {
-		return
+		return 0
 	}
+	rebased := 0
 	for _, id := range in.IDs {
 		if f, _, _, ok := ParseIMAPID(id); !ok || f != folder {
 			continue
@@ -122,8 +132,12 @@ func carryDismissals(folder string, known *seen.Account, in *Inbox, add map[stri
 		mid := in.Mails[id].MessageID
 		if unmatched || (mid != "" && old[mid]) {
 			add[id] = mid
+			if unmatched {
+				rebased++
+			}
 		}
 	}
+	return rebased
 }
 
 // validities is the UIDVALIDITY per folder that the dismissed set was keyed with.

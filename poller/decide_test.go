@@ -66,7 +66,7 @@ func TestDecide(t *testing.T) {
 		{name: "imap uidvalidity change without message-ids re-baselines the folder", acct: imap,
 			seen:    seen.Account{Baselined: true, IDs: set("INBOX/7/1", "Other/3/1")},
 			in:      Inbox{IDs: ids("INBOX/9/10", "INBOX/9/11", "Other/3/1", "Other/3/2"), Reset: []string{"INBOX"}},
-			wantNew: ids("Other/3/2"), wantAdd: ids("INBOX/9/10", "INBOX/9/11"), wantRm: ids("INBOX/7/1")},
+			wantNew: ids("Other/3/2"), wantAdd: ids("INBOX/9/10", "INBOX/9/11"), wantRm: ids("INBOX/7/1"), notice: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

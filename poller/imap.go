@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
 
 	"mailsneaker/accounts"
 )
@@ -70,6 +69,8 @@ type imapChecker struct {
 	sess    *imapSession
 	caps    imap.CapSet // of the last check session; nil before the first
 	folders map[string]*imapFolder
+	watched []string  // the folders of the last check ("*" expanded)
+	watch   imapWatch // how changes between checks are learnt
 
 	// IDLE (imap_idle.go).
 	idleRestart time.Duration
@@ -81,7 +82,7 @@ type imapChecker struct {
 // NewIMAP returns the checker of an IMAP account. It does no I/O.
 func NewIMAP(a accounts.Account, o *Options) Checker {
 	a = a.WithDefaults()
-	return &imapChecker{
+	ck := &imapChecker{
 		a:           a,
 		o:           o,
 		log:         o.logger().With("account", a.Name, "protocol", "imap"),
@@ -91,6 +92,8 @@ func NewIMAP(a accounts.Account, o *Options) Checker {
 		changed:     make(chan struct{}, 1),
 		dead:        make(chan struct{}, 1),
 	}
+	ck.watch = imapIdleStatus{ck}
+	return ck
 }
 
 // imapID is the id of a message: folder/uidvalidity/uid.
@@ -235,51 +238,37 @@ func (ck *imapChecker) checkOnce(ctx context.Context, q Query) (*Inbox, error) {
 	stop := context.AfterFunc(ctx, func() { s.conn.Close() })
 	defer stop()
 
-	condStore := s.caps.Has(imap.CapCondStore)
-	opts := &imap.StatusOptions{NumMessages: true, UIDNext: true, UIDValidity: true, NumUnseen: true, HighestModSeq: condStore}
-	// All STATUS commands go out at once: one round trip for the account.
-	cmds := make([]*imapclient.StatusCommand, len(ck.a.Folders))
-	for i, f := range ck.a.Folders {
-		cmds[i] = s.c.Status(imapFolderName(f), opts)
+	folders, statuses, err := ck.statuses(s, nil)
+	if err != nil {
+		return nil, err
 	}
-	statuses := make([]imapStatus, len(cmds))
-	var firstErr error
-	for i, cmd := range cmds {
-		data, err := cmd.Wait()
-		if err != nil {
-			if firstErr == nil {
-				firstErr = ck.statusErr(ck.a.Folders[i], err)
-			}
-			continue
+	ck.watched = folders
+	for f := range ck.folders {
+		if _, ok := statuses[f]; !ok {
+			delete(ck.folders, f) // no longer watched
 		}
-		if data.NumMessages == nil || data.NumUnseen == nil || data.UIDValidity == 0 {
-			if firstErr == nil {
-				firstErr = &CheckError{Kind: KindProtocol, Msg: fmt.Sprintf("%s answered STATUS %s without counts", ck.a.Host, ck.a.Folders[i])}
-			}
-			continue
-		}
-		statuses[i] = imapStatus{messages: *data.NumMessages, unseen: *data.NumUnseen, uidNext: data.UIDNext, validity: data.UIDValidity, modSeq: data.HighestModSeq}
-	}
-	if firstErr != nil {
-		return nil, firstErr
 	}
 
 	in := &Inbox{Mails: make(map[string]Mail)}
 	var wanted []*Mail
 	selected := false
-	for i, f := range ck.a.Folders {
-		st := statuses[i]
-		in.Unread += int(st.unseen)
-		in.Messages += int(st.messages)
-		reset := false
-		if v, ok := q.Validity[f]; ok && v != st.validity {
-			reset = true
-			in.Reset = append(in.Reset, f)
-		}
+	in.Pushed, in.Polled = ck.watch.plan(folders)
+	for _, f := range folders {
+		st := statuses[f]
+		v, known := q.Validity[f]
+		reset := known && v != st.validity
 		ck.log.Debug("imap STATUS", "folder", f, "messages", st.messages, "unseen", st.unseen, "uidnext", st.uidNext, "modseq", st.modSeq)
 		fs, err := ck.folder(s, f, st, reset, q.Want, &selected)
+		if err != nil && ck.vanished(f, err) {
+			continue // deleted since LIST: the next check lists without it
+		}
 		if err != nil {
 			return nil, err
+		}
+		in.Unread += int(st.unseen)
+		in.Messages += int(st.messages)
+		if reset {
+			in.Reset = append(in.Reset, f)
 		}
 		for j := len(fs.unseen) - 1; j >= 0; j-- {
 			uid := fs.unseen[j]
@@ -475,7 +464,7 @@ func imapMail(folder string, validity uint32, uid imap.UID, env *imap.Envelope) 
 
 // Close logs out of every connection and waits for their goroutines.
 func (ck *imapChecker) Close() error {
-	ck.stopIdlers()
+	ck.watch.close()
 	if ck.sess != nil {
 		ck.sess.logout()
 		ck.sess = nil

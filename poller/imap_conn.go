@@ -152,10 +152,7 @@ func imapLogin(ctx context.Context, a accounts.Account, o *Options, conn net.Con
 			if !errors.As(err, &ie) {
 				return fail(imapMask(imapNetErr(a, "login", err), pw))
 			}
-			if ie.Code == imap.ResponseCodeUnavailable {
-				return fail(imapMask(&CheckError{Kind: KindNetwork, Msg: fmt.Sprintf("%s cannot log in now (temporarily unavailable)", a.Host), Err: err}, pw))
-			}
-			return fail(imapMask(&CheckError{Kind: KindAuth, Msg: fmt.Sprintf("login refused by %s: check the password", a.Host), Err: err}, pw))
+			return fail(imapMask(imapLoginRefused(a, ie, err), pw))
 		}
 	}
 	s.caps = c.Caps()

@@ -19,10 +19,10 @@ type imapIdler struct {
 	err    error         // why run returned; read after done
 }
 
-// Wait blocks until an IDLE connection reports a change in a watched folder
-// (new, expunged or re-flagged mail), d elapses, or ctx is done. Without
-// IDLE on the server it just waits d. A dead IDLE connection is reported as
-// a *CheckError; the next Wait opens it again.
+// Wait blocks until an IDLE connection or a folder poll reports a change in
+// a watched folder (new, expunged or re-flagged mail), d elapses, or ctx is
+// done (see imapWatch). Without IDLE on the server it just waits d. A dead
+// IDLE connection is reported as a *CheckError; the next Wait opens it again.
 func (ck *imapChecker) Wait(ctx context.Context, d time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -32,38 +32,7 @@ func (ck *imapChecker) Wait(ctx context.Context, d time.Duration) error {
 			return err
 		}
 	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	if !ck.caps.Has(imap.CapIdle) {
-		select {
-		case <-timer.C:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	if err := ck.reapIdlers(); err != nil {
-		return err
-	}
-	for _, f := range ck.a.Folders {
-		if ck.idlers[f] == nil {
-			ck.startIdler(f)
-		}
-	}
-	for {
-		select {
-		case <-ck.changed:
-			return nil
-		case <-ck.dead:
-			if err := ck.reapIdlers(); err != nil {
-				return err
-			}
-		case <-timer.C:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	return ck.watch.wait(ctx, d)
 }
 
 // reapIdlers forgets the idlers that have ended and returns the first error
@@ -104,6 +73,15 @@ func (ck *imapChecker) startIdler(f string) {
 			ck.log.Debug("imap IDLE ended", "folder", f, "err", id.err)
 		}
 	}()
+}
+
+// stopIdler ends the IDLE connection on folder f and waits for it.
+func (ck *imapChecker) stopIdler(f string) {
+	if id := ck.idlers[f]; id != nil {
+		id.cancel()
+		<-id.done
+		delete(ck.idlers, f)
+	}
 }
 
 // stopIdlers ends every IDLE connection and waits for them.
@@ -166,6 +144,10 @@ func (ck *imapChecker) idle(ctx context.Context, folder string, expect imapStatu
 	sel, err := s.c.Select(imapFolderName(folder), &imap.SelectOptions{ReadOnly: true, CondStore: condStore}).Wait()
 	if err != nil {
 		if ctx.Err() != nil {
+			return nil
+		}
+		if ck.vanished(folder, err) {
+			ck.notify(folder, "gone") // the check lists the folders anew
 			return nil
 		}
 		return ck.statusErr(folder, imapNetErr(ck.a, "EXAMINE "+folder, err))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/emersion/go-imap/v2"
 
@@ -15,11 +14,33 @@ import (
 // with more checkboxes than this is of no use anyway.
 const maxListedFolders = 2000
 
+// Folder is a folder of an IMAP account, as the setup page offers it.
+type Folder struct {
+	Name string
+	// Special is a junk, trash, sent, drafts, all-mail or flagged folder
+	// (by SPECIAL-USE, RFC 6154, or by name on a server that marks none):
+	// folders = ["*"] leaves it out, and the setup page leaves it unticked.
+	Special bool
+}
+
 // ListFolders does I/O: it logs in to an IMAP account, sends LIST "" "*"
 // (RFC 9051 §6.3.9) and logs out. It changes nothing on the server. The
 // result holds every selectable folder, INBOX first, the rest sorted.
 // Errors are *CheckError values, as from a check.
 func ListFolders(ctx context.Context, a accounts.Account, o *Options) ([]string, error) {
+	fs, err := ListFolderInfo(ctx, a, o)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(fs))
+	for i, f := range fs {
+		names[i] = f.Name
+	}
+	return names, nil
+}
+
+// ListFolderInfo is ListFolders that also tells which folders are special.
+func ListFolderInfo(ctx context.Context, a accounts.Account, o *Options) ([]Folder, error) {
 	if a.Protocol != accounts.IMAP {
 		return nil, &CheckError{Kind: KindConfig, Msg: fmt.Sprintf("account %q is not an imap account: only imap has folders", a.Name)}
 	}
@@ -32,28 +53,21 @@ func ListFolders(ctx context.Context, a accounts.Account, o *Options) ([]string,
 	stop := context.AfterFunc(ctx, func() { s.conn.Close() })
 	defer stop()
 
-	cmd := s.c.List("", "*", nil)
-	var names []string
-	seen := map[string]bool{}
+	var lopts *imap.ListOptions
+	if s.caps.Has(imap.CapSpecialUse) {
+		lopts = &imap.ListOptions{ReturnSpecialUse: true}
+	}
+	cmd := s.c.List("", "*", lopts)
+	var listed []imapListed
 	for {
 		d := cmd.Next()
 		if d == nil {
 			break
 		}
-		if len(names) >= maxListedFolders {
+		if len(listed) >= maxListedFolders {
 			continue // drain the rest
 		}
-		if slices.Contains(d.Attrs, imap.MailboxAttrNoSelect) || slices.Contains(d.Attrs, imap.MailboxAttrNonExistent) {
-			continue
-		}
-		name := d.Mailbox
-		if strings.EqualFold(name, "INBOX") {
-			name = "INBOX"
-		}
-		if !seen[name] {
-			seen[name] = true
-			names = append(names, name)
-		}
+		listed = append(listed, imapListed{name: d.Mailbox, delim: d.Delim, attrs: d.Attrs})
 	}
 	if err := cmd.Close(); err != nil {
 		if ctx.Err() != nil {
@@ -61,16 +75,26 @@ func ListFolders(ctx context.Context, a accounts.Account, o *Options) ([]string,
 		}
 		return nil, imapNetErr(a, "LIST", err)
 	}
-	slices.SortFunc(names, func(x, y string) int {
-		switch {
-		case x == y:
-			return 0
-		case x == "INBOX":
-			return -1
-		case y == "INBOX":
-			return 1
+	return imapFolders(listed), nil
+}
+
+// imapFolders turns a LIST reply into the selectable folders, INBOX first,
+// the rest sorted, each once, the special ones marked.
+func imapFolders(listed []imapListed) []Folder {
+	byName := imapMarksNone(listed)
+	var out []Folder
+	seen := map[string]bool{}
+	for _, l := range listed {
+		if slices.Contains(l.attrs, imap.MailboxAttrNoSelect) || slices.Contains(l.attrs, imap.MailboxAttrNonExistent) {
+			continue
 		}
-		return strings.Compare(x, y)
-	})
-	return names, nil
+		name := imapFolderName(l.name)
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		out = append(out, Folder{Name: name, Special: imapSkip(l, byName)})
+	}
+	slices.SortFunc(out, func(x, y Folder) int { return imapFolderOrder(x.Name, y.Name) })
+	return out
 }

@@ -20,19 +20,7 @@ func MarkSeenOnServer(ctx context.Context, a accounts.Account, o *Options, ids [
 	if a.Protocol != accounts.IMAP {
 		return 0, &CheckError{Kind: KindConfig, Msg: fmt.Sprintf("account %q is not an imap account: POP3 has no flags to set", a.Name)}
 	}
-	type key struct {
-		folder   string
-		validity uint32
-	}
-	byFolder := map[key][]imap.UID{}
-	for _, id := range ids {
-		f, v, uid, ok := ParseIMAPID(id)
-		if !ok {
-			continue
-		}
-		k := key{f, v}
-		byFolder[k] = append(byFolder[k], imap.UID(uid))
-	}
+	byFolder := imapByFolder(ids)
 	if len(byFolder) == 0 {
 		return 0, nil
 	}
@@ -42,17 +30,42 @@ func MarkSeenOnServer(ctx context.Context, a accounts.Account, o *Options, ids [
 		return 0, err
 	}
 	defer s.logout()
+	return imapMarkSeen(ctx, s, a, o, byFolder)
+}
+
+// imapFolderKey is a folder in one UIDVALIDITY.
+type imapFolderKey struct {
+	folder   string
+	validity uint32
+}
+
+// imapByFolder groups mail ids by folder and UIDVALIDITY.
+func imapByFolder(ids []string) map[imapFolderKey][]imap.UID {
+	byFolder := map[imapFolderKey][]imap.UID{}
+	for _, id := range ids {
+		f, v, uid, ok := ParseIMAPID(id)
+		if !ok {
+			continue
+		}
+		k := imapFolderKey{f, v}
+		byFolder[k] = append(byFolder[k], imap.UID(uid))
+	}
+	return byFolder
+}
+
+// imapMarkSeen does the work of MarkSeenOnServer over session s.
+func imapMarkSeen(ctx context.Context, s *imapSession, a accounts.Account, o *Options, byFolder map[imapFolderKey][]imap.UID) (int, error) {
 	stop := context.AfterFunc(ctx, func() { s.conn.Close() })
 	defer stop()
 
-	keys := make([]key, 0, len(byFolder))
+	keys := make([]imapFolderKey, 0, len(byFolder))
 	for k := range byFolder {
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].folder < keys[j].folder })
 	n := 0
 	for _, k := range keys {
-		sel, err := s.c.Select(k.folder, nil).Wait()
+		sel, err := s.c.Select(imapFolderName(k.folder), nil).Wait()
 		if err != nil {
 			return n, imapNetErr(a, "SELECT", err)
 		}
@@ -74,4 +87,30 @@ func MarkSeenOnServer(ctx context.Context, a accounts.Account, o *Options, ids [
 		}
 	}
 	return n, nil
+}
+
+// MarkSeen is MarkSeenOnServer over the kept check connection, so that it
+// costs no connection beyond max_connections. The account's goroutine calls
+// it between checks.
+func (ck *imapChecker) MarkSeen(ctx context.Context, ids []string) (int, error) {
+	byFolder := imapByFolder(ids)
+	if len(byFolder) == 0 {
+		return 0, nil
+	}
+	if ck.sess != nil && !ck.sess.alive() {
+		ck.dropSession()
+	}
+	if ck.sess == nil {
+		if err := ck.connect(ctx); err != nil {
+			return 0, err
+		}
+	}
+	s := ck.sess
+	s.idle.setReadTimeout(ck.o.timeout())
+	defer s.idle.setReadTimeout(imapKeepQuiet)
+	n, err := imapMarkSeen(ctx, s, ck.a, ck.o, byFolder)
+	if err != nil && (ctx.Err() != nil || !s.alive()) {
+		ck.dropSession()
+	}
+	return n, err
 }

@@ -192,3 +192,85 @@ func TestSetAccountsDiff(t *testing.T) {
 		t.Errorf("store after the edits: %s; want a:0 c:0", g)
 	}
 }
+
+// handoverChecker is one of two generations of an account's checker: the
+// first one's Close takes a while (a LOGOUT to a slow server), and the
+// second notes whether its first Check came before that Close ended.
+type handoverChecker struct {
+	gen     int
+	closing chan struct{} // closed when the first generation's Close begins
+	closed  chan struct{} // closed when it has ended
+	checked chan struct{} // closed at the second generation's first Check
+	early   *bool         // the second checked while the first was still open
+	once    sync.Once
+}
+
+func (c *handoverChecker) Check(ctx context.Context, q Query) (*Inbox, error) {
+	if c.gen == 2 {
+		c.once.Do(func() {
+			select {
+			case <-c.closed:
+			default:
+				*c.early = true
+			}
+			close(c.checked)
+		})
+	}
+	return &Inbox{Mails: map[string]Mail{}}, nil
+}
+
+func (c *handoverChecker) Wait(ctx context.Context, d time.Duration) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (c *handoverChecker) Close() error {
+	if c.gen == 1 {
+		c.once.Do(func() {
+			close(c.closing)
+			// Long enough for a second generation that does not wait to
+			// check meanwhile; it ends at once if it does.
+			select {
+			case <-c.checked:
+			case <-time.After(time.Second):
+			}
+			close(c.closed)
+		})
+	}
+	return nil
+}
+
+// TestSetAccountsRestartWaitsForOldConnections: an edited account's new
+// checker connects only after the old one has closed its connections, so
+// that the two never hold more than max_connections together.
+func TestSetAccountsRestartWaitsForOldConnections(t *testing.T) {
+	closing, closed, checked := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	early := false
+	var mu sync.Mutex
+	made := 0
+	a := accounts.Account{Name: "work", Protocol: accounts.IMAP, Host: "h", Username: "u", PollInterval: time.Hour}.WithDefaults()
+	m, sub, stop := startManager(t, ManagerOptions{Accounts: []accounts.Account{a}, Store: mustOpenStore(t, t.TempDir()),
+		NewChecker: func(accounts.Account) Checker {
+			mu.Lock()
+			defer mu.Unlock()
+			made++
+			return &handoverChecker{gen: made, closing: closing, closed: closed, checked: checked, early: &early}
+		}})
+	waitSnap(t, sub, "first check", newCount("work", 0))
+	edit := a
+	edit.PollInterval = 2 * time.Hour
+	if err := m.SetAccounts(context.Background(), []accounts.Account{edit}); err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range []chan struct{}{closing, closed, checked} {
+		select {
+		case <-ch:
+		case <-time.After(20 * time.Second):
+			t.Fatal("the account was not restarted")
+		}
+	}
+	if early {
+		t.Error("the restarted account checked while the old checker was still closing its connections")
+	}
+	stop()
+}

@@ -2,6 +2,7 @@ package poller
 
 import (
 	"context"
+	"time"
 
 	"mailsneaker/accounts"
 )
@@ -34,7 +35,7 @@ func (m *Manager) MarkReadOnce(ctx context.Context, account string, onServer boo
 			flag = append(flag, a)
 		}
 	}
-	return snap, n, m.flagOnServer(st.ctx, flag, snap, false)
+	return snap, n, m.flagOnServer(st.ctx, flag, snap, nil)
 }
 
 func (m *Manager) checkAll(st *state) {
@@ -50,7 +51,7 @@ func (m *Manager) checkAll(st *state) {
 			as.checker = m.checker(as.acct)
 			defer func() { as.checker.Close() }()
 			in, err := safeCheck(st.ctx, m.log, as, q)
-			results <- result{as: as, name: as.acct.Name, inbox: in, err: err}
+			results <- result{as: as, name: as.acct.Name, inbox: in, err: err, at: time.Now()}
 		}()
 	}
 	for range st.order {

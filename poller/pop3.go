@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -122,7 +123,7 @@ func (p *pop3Checker) fail(ctx context.Context, d *pop3Dialer, what string, err 
 		default:
 			msg = fmt.Sprintf("%s refused %s", p.a.Addr(), what)
 		}
-		return &CheckError{Kind: KindProtocol, Msg: msg, Err: errors.New(said)}
+		return &CheckError{Kind: KindProtocol, Msg: msg, Err: &ServerReply{Text: said}}
 	}
 	return classifyNet(p.a, fmt.Errorf("pop3 %s: %w", strings.ToLower(what), err))
 }
@@ -226,9 +227,40 @@ func (s *pop3Session) loginFailed(err error) error {
 		where = "from password_command"
 	}
 	said := strings.ReplaceAll(err.Error(), s.pw, "********")
+	cause := &ServerReply{Text: pop3Clip(pop3Clean(said))}
+	host := s.p.a.Host
+	// Response codes, RFC 2449 §8 and RFC 3206: "check the password" only
+	// for [AUTH] or no code.
+	switch pop3Code(said) {
+	case "IN-USE":
+		return &CheckError{Kind: KindProtocol, Msg: fmt.Sprintf("%s refused the login: the mailbox is in use by another session (a mail client downloading?); it will be tried again", host), Err: cause}
+	case "LOGIN-DELAY":
+		return &CheckError{Kind: KindProtocol, Msg: fmt.Sprintf("%s refused the login: it allows one only every so often (LOGIN-DELAY); it will be tried again, or raise poll_interval", host), Err: cause}
+	case "SYS/TEMP":
+		return &CheckError{Kind: KindNetwork, Msg: fmt.Sprintf("%s cannot log in now (a temporary problem on the server); it will be tried again", host), Err: cause}
+	case "SYS/PERM":
+		return &CheckError{Kind: KindProtocol, Msg: fmt.Sprintf("%s cannot log in (a lasting problem on the server): ask its administrator", host), Err: cause}
+	}
+	busy := &CheckError{Kind: KindProtocol, Msg: fmt.Sprintf("%s has too many connections from this user: close another mail app, or wait", host), Err: cause}
+	if busy.TooManyConnections() {
+		// Dovecot's mail_max_userip_connections, said without a code: the
+		// password was fine; "check the password" would mislead.
+		return busy
+	}
 	return &CheckError{Kind: KindAuth,
-		Msg: fmt.Sprintf("login refused by %s: check the password (%s) and the user name %q", s.p.a.Host, where, s.p.a.Username),
-		Err: errors.New(pop3Clip(pop3Clean(said)))}
+		Msg: fmt.Sprintf("login refused by %s: check the password (%s) and the user name %q", host, where, s.p.a.Username),
+		Err: cause}
+}
+
+// pop3CodeRE finds the response code in an -ERR text.
+var pop3CodeRE = regexp.MustCompile(`\[([A-Za-z0-9/-]+)\]`)
+
+// pop3Code returns the response code of a refusal ("IN-USE"), or "".
+func pop3Code(said string) string {
+	if m := pop3CodeRE.FindStringSubmatch(said); m != nil {
+		return strings.ToUpper(m[1])
+	}
+	return ""
 }
 
 // top reads the header of message n.

@@ -99,6 +99,9 @@ func (m *Manager) setAccounts(st *state, next []accounts.Account) {
 			continue
 		}
 		as := newAcctState(a)
+		if prev != nil {
+			as.after = prev.done
+		}
 		switch {
 		case prev == nil:
 			m.log.Info("watching account", "account", name)

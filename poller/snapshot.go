@@ -23,7 +23,11 @@ type AccountSnapshot struct {
 	Mails    []Mail      // the newest new mails, newest first, at most MaxMails
 	Unread   int         // the server's unseen count (IMAP); -1 for POP3 or unknown
 	Checked  time.Time   // end of the last successful check
+	Failed   time.Time   // in StateError: when the last check failed
+	Retry    time.Time   // in StateError: when the next try is due (the backoff's end); zero if none is planned
 	Notice   string      // a one-off remark for the user ("re-baselined: ...")
+	Pushed   []string    // IMAP folders whose changes the server pushes (IDLE)
+	Polled   []string    // IMAP folders checked by STATUS (folder_poll_interval; poll_interval without IDLE)
 	OpenCmd  string      // account's open_command, if any
 	URL      string      // account's url, if any
 	// ErrSince is when the errors in a row began ("offline since 10:42");

@@ -35,8 +35,14 @@ type acctState struct {
 	newChecker func(accounts.Account) Checker
 	cancel     context.CancelFunc
 	poke       chan struct{}
-	snap       AccountSnapshot
-	described  map[string]Mail // envelopes of new mails, by id
+	// done is closed when the account's goroutine has closed its
+	// connections; a restarted account waits for its predecessor's (after)
+	// so that the two never hold more than max_connections together.
+	done      chan struct{}
+	after     chan struct{}
+	marks     chan markJob // Mark read on server, run by the account's goroutine
+	snap      AccountSnapshot
+	described map[string]Mail // envelopes of new mails, by id
 	// seen caches a copy of the account's seen set, so a steady-state
 	// check copies nothing; it is replaced, never modified, so a Query
 	// handed to the account goroutine may keep reading it.
@@ -54,6 +60,8 @@ type result struct {
 	name  string
 	inbox *Inbox
 	err   error
+	at    time.Time // when the check ended
+	retry time.Time // after an error: when the account goroutine tries again; zero if it does not
 }
 
 func (m *Manager) newState(ctx context.Context) *state {
@@ -75,8 +83,10 @@ func (m *Manager) addAccount(st *state, a accounts.Account) {
 
 func newAcctState(a accounts.Account) *acctState {
 	return &acctState{
-		acct: a,
-		poke: make(chan struct{}, 1),
+		acct:  a,
+		poke:  make(chan struct{}, 1),
+		done:  make(chan struct{}),
+		marks: make(chan markJob, 4),
 		snap: AccountSnapshot{Name: a.Name, Protocol: string(a.Protocol), Unread: -1,
 			OpenCmd: a.OpenCommand, URL: a.URL},
 	}
@@ -102,6 +112,11 @@ func (st *state) query(name string) Query {
 	if as.acct.Protocol == accounts.IMAP {
 		q.Validity = validities(dismissed)
 	}
+	if as.acct.Protocol == accounts.POP3 && !dismissed.Baselined && (!as.acct.CountExisting || st.store.Reset()) {
+		// This check takes the mail on the server as seen (decide): none
+		// of it is shown, so none of its headers is fetched (no TOP).
+		q.Want = nil
+	}
 	return q
 }
 
@@ -122,6 +137,10 @@ func (m *Manager) apply(st *state, r result) {
 			as.snap.ErrSince = time.Now()
 		}
 		as.snap.State, as.snap.Err = StateError, ce
+		as.snap.Failed, as.snap.Retry = r.at, r.retry
+		if as.snap.Failed.IsZero() {
+			as.snap.Failed = time.Now()
+		}
 		return
 	}
 	st.reloadIfChanged(m.log)
@@ -167,7 +186,9 @@ func (m *Manager) apply(st *state, r result) {
 		}
 	}
 	as.snap.State, as.snap.Err = StateOK, nil
+	as.snap.Failed, as.snap.Retry = time.Time{}, time.Time{}
 	as.snap.Unread = r.inbox.Unread
+	as.snap.Pushed, as.snap.Polled = r.inbox.Pushed, r.inbox.Polled
 	as.snap.Checked = time.Now()
 	as.snap.ErrSince = time.Time{}
 	as.setNew(d.newIDs)

@@ -47,6 +47,10 @@ type Inbox struct {
 	Reset []string
 	// Messages is the total number of messages in the watched folders.
 	Messages int
+	// Pushed are the IMAP folders watched by IDLE between checks, Polled
+	// the ones checked by STATUS (every folder_poll_interval, or every
+	// poll_interval on a server without IDLE).
+	Pushed, Polled []string
 }
 
 // Checker checks one account. It is used by one goroutine at a time and

@@ -17,7 +17,15 @@ func (m *Manager) start(st *state, as *acctState) {
 	st.wg.Add(1)
 	go func() {
 		defer st.wg.Done()
+		defer close(as.done)
 		defer func() { as.checker.Close() }() // the one in use at the end
+		if as.after != nil {
+			select {
+			case <-as.after:
+			case <-ctx.Done():
+				return
+			}
+		}
 		m.loop(ctx, st, as)
 	}()
 }
@@ -27,6 +35,7 @@ func (m *Manager) start(st *state, as *acctState) {
 func (m *Manager) loop(ctx context.Context, st *state, as *acctState) {
 	fails := 0
 	for {
+		m.runMarks(ctx, as)
 		p, ok := m.next(ctx, as)
 		if !ok {
 			return
@@ -55,15 +64,21 @@ func (m *Manager) loop(ctx context.Context, st *state, as *acctState) {
 		if ctx.Err() != nil {
 			return
 		}
-		select {
-		case st.results <- result{as: as, name: as.acct.Name, inbox: inbox, err: err}:
-		case <-ctx.Done():
-			return
-		}
+		// The wait is drawn before the result goes out, so that the
+		// snapshot can say when the next try is.
 		var wait time.Duration
+		r := result{as: as, name: as.acct.Name, inbox: inbox, err: err, at: time.Now()}
 		if err != nil {
 			fails++
 			wait = backoff(m.o.BackoffMin, m.o.BackoffMax, fails)
+			r.retry = r.at.Add(wait)
+		}
+		select {
+		case st.results <- r:
+		case <-ctx.Done():
+			return
+		}
+		if err != nil {
 			m.log.Debug("check failed; retrying", "account", as.acct.Name, "in", wait.Round(time.Millisecond), "err", err)
 			if !sleep(ctx, wait, as.poke) {
 				return
@@ -93,13 +108,15 @@ func (m *Manager) loop(ctx context.Context, st *state, as *acctState) {
 		}
 		if werr != nil && !poked {
 			// The push connection broke: report it, back off, reconnect.
+			fails++
+			wait := backoff(m.o.BackoffMin, m.o.BackoffMax, fails)
+			now := time.Now()
 			select {
-			case st.results <- result{as: as, name: as.acct.Name, err: werr}:
+			case st.results <- result{as: as, name: as.acct.Name, err: werr, at: now, retry: now.Add(wait)}:
 			case <-ctx.Done():
 				return
 			}
-			fails++
-			if !sleep(ctx, backoff(m.o.BackoffMin, m.o.BackoffMax, fails), as.poke) {
+			if !sleep(ctx, wait, as.poke) {
 				return
 			}
 		}
@@ -171,4 +188,51 @@ func sleep(ctx context.Context, d time.Duration, poke <-chan struct{}) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// markJob asks an account's goroutine to set \Seen on the server on ids.
+type markJob struct {
+	ids   []string
+	reply chan markResult // buffered
+}
+
+type markResult struct {
+	n   int
+	err error
+}
+
+// seenMarker is a checker that can set \Seen over a connection it keeps.
+type seenMarker interface {
+	MarkSeen(ctx context.Context, ids []string) (int, error)
+}
+
+// runMarks runs the queued Mark read on server jobs, over the checker's own
+// connection where it has one, so the account stays within max_connections.
+func (m *Manager) runMarks(ctx context.Context, as *acctState) {
+	for {
+		select {
+		case j := <-as.marks:
+			n, err := safeMark(ctx, m, as, j.ids)
+			j.reply <- markResult{n, err}
+		default:
+			return
+		}
+	}
+}
+
+// safeMark is safeCheck for a markJob.
+func safeMark(ctx context.Context, m *Manager, as *acctState, ids []string) (n int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			n, err = 0, recovered(m.log, as, "mark", r)
+		}
+	}()
+	if sm, ok := as.checker.(seenMarker); ok {
+		return sm.MarkSeen(ctx, ids)
+	}
+	var o *Options
+	if m.o.CheckerOptions != nil {
+		o = m.o.CheckerOptions(as.acct)
+	}
+	return MarkSeenOnServer(ctx, as.acct, o, ids)
 }

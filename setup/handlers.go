@@ -35,6 +35,7 @@ type result struct {
 	OK     bool
 	Msg    string
 	Detail string
+	Cert   *certView // the certificate that was not trusted, if that failed
 }
 
 // view is what a template renders.
@@ -53,6 +54,8 @@ type view struct {
 	Message      string // done page text
 	Final        bool   // the server stops after this page
 	ConfigPath   string
+	Problem      *problemView // what the last check of the account being edited said
+	Focus        string       // the id of the field the page opens with the cursor in
 }
 
 // candidateButton is another server autoconfig found.
@@ -257,6 +260,9 @@ func (s *Server) test(ctx context.Context, f *form, base, a accounts.Account, pw
 			if ce.Err != nil {
 				res.Detail = ce.Err.Error()
 			}
+			if c := ce.Certificate(); c != nil {
+				res.Cert = describeCert(a, c)
+			}
 			return res, nil
 		}
 		return &result{Msg: upperFirst(err.Error())}, nil
@@ -361,7 +367,13 @@ func (s *Server) save(w http.ResponseWriter, r *http.Request, v *view, base, a a
 		// The old entry is no longer used; a missing one is fine.
 		s.o.Secrets.Delete(ctx, f.Orig)
 	}
+	s.noteProblem(f.Orig, nil)
 	s.tellEngine(ctx)
+	if f.Edit {
+		// An account whose settings did not change goes on as it runs,
+		// maybe minutes into a backoff: a new password must be tried now.
+		s.checkNow(a.Name)
+	}
 	s.log.Info("account saved", "account", a.Name, "edit", f.Edit)
 	msg := fmt.Sprintf("The account %q is saved", a.Name)
 	if a.PasswordCommand == "" {
@@ -410,7 +422,11 @@ func (s *Server) handleEdit(w http.ResponseWriter, r *http.Request) {
 		s.render(w, "accounts", &view{Title: "Accounts", Error: fmt.Sprintf("There is no account named %q.", name), Accounts: cfg.Accounts, ConfigPath: s.path})
 		return
 	}
-	s.render(w, "details", &view{Title: "Edit " + a.Name, Form: formFor(a), Manual: true})
+	v := &view{Title: "Edit " + a.Name, Form: formFor(a), Manual: true, Problem: problemOf(a, s.problem(a.Name))}
+	if r.URL.Query().Get("focus") == "password" {
+		v.Focus = "password"
+	}
+	s.render(w, "details", v)
 }
 
 func (s *Server) handleRemove(w http.ResponseWriter, r *http.Request) {
@@ -465,6 +481,17 @@ func (s *Server) tellEngine(ctx context.Context) {
 	}
 	if err != nil {
 		s.log.Warn("cannot tell the running app about the change", "err", err)
+	}
+}
+
+// checkNow asks the engine, if it can, to check account name at once.
+func (s *Server) checkNow(name string) {
+	c, ok := s.o.Engine.(interface{ CheckNow(account string) error })
+	if !ok {
+		return
+	}
+	if err := c.CheckNow(name); err != nil {
+		s.log.Warn("cannot ask the running app to check the account", "account", name, "err", err)
 	}
 }
 

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"sync"
 
 	"mailsneaker/launch"
+	"mailsneaker/poller"
 )
 
 // Launcher opens the setup pages in the browser for the tray, starting the
@@ -32,14 +34,29 @@ func NewLauncher(ctx context.Context, o Options, notice func(string)) *Launcher 
 }
 
 // Add shows the add-account page; the tray calls it on its own goroutine.
-func (l *Launcher) Add() { l.show("") }
+func (l *Launcher) Add() { l.show("", nil) }
 
 // Accounts shows the accounts, to edit or remove them.
-func (l *Launcher) Accounts() { l.show("accounts") }
+func (l *Launcher) Accounts() { l.show("accounts", nil) }
 
-// show opens page in the browser through a new launch file.
-func (l *Launcher) show(page string) {
-	file, err := l.launchFile(page)
+// Edit shows the settings of the account name, for the tray's "Edit
+// account…" and "Change password…". problem is what the account's last
+// check said, nil if it went well: the page shows it in full, with the
+// certificate the server sent when that was not trusted, and after a
+// refused login, or with no password stored, it opens with the password
+// field focused.
+func (l *Launcher) Edit(name string, problem *poller.CheckError) {
+	q := url.Values{"name": {name}}
+	if problem != nil && (problem.Kind == poller.KindAuth || problem.PasswordMissing()) {
+		q.Set("focus", "password")
+	}
+	l.show("edit?"+q.Encode(), func(s *Server) { s.noteProblem(name, problem) })
+}
+
+// show opens page in the browser through a new launch file; prep, if not
+// nil, readies the server that serves it.
+func (l *Launcher) show(page string, prep func(*Server)) {
+	file, err := l.launchFile(page, prep)
 	if err != nil {
 		l.o.Logger.Error("cannot start the setup page", "err", err)
 		l.notice("cannot start the setup page: " + err.Error())
@@ -55,7 +72,7 @@ func (l *Launcher) show(page string) {
 }
 
 // launchFile starts the server if none runs and returns a new launch file.
-func (l *Launcher) launchFile(page string) (string, error) {
+func (l *Launcher) launchFile(page string, prep func(*Server)) (string, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for {
@@ -72,6 +89,9 @@ func (l *Launcher) launchFile(page string) (string, error) {
 				return "", err
 			}
 			l.srv = srv
+		}
+		if prep != nil {
+			prep(l.srv)
 		}
 		file, err := l.srv.launchFile(page)
 		if !errors.Is(err, errStopped) {

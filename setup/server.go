@@ -34,7 +34,9 @@ import (
 const DefaultIdleTimeout = 15 * time.Minute
 
 // Engine watches accounts; *poller.Manager is one. SetAccounts gives it the
-// whole list at once, so that an edit is one ordered change.
+// whole list at once, so that an edit is one ordered change. An Engine that
+// also has CheckNow(account string) error is asked to check an edited
+// account at once (a new password changes no setting).
 type Engine interface {
 	SetAccounts(ctx context.Context, accts []accounts.Account) error
 }
@@ -102,6 +104,9 @@ type Server struct {
 	stopped   bool                     // no more tickets: the server stopped
 	launchTTL time.Duration
 	now       func() time.Time
+	// What the tray said was wrong with an account, by name, for its
+	// edit page (problem.go); guarded by lmu.
+	problems map[string]*poller.CheckError
 }
 
 // Start listens on a random port of 127.0.0.1 and serves the setup page
@@ -152,6 +157,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		o: o, path: path, host: ln.Addr().String(), prefix: "/s/" + session,
 		log: log, pages: pg, pw: newPasswordStore(), idleD: idle, done: make(chan struct{}),
 		launches: map[string]*launchTicket{}, launchTTL: LaunchTTL, now: time.Now,
+		problems: map[string]*poller.CheckError{},
 	}
 	s.srv = &http.Server{
 		Handler:           s.guard(s.routes()),

@@ -59,8 +59,9 @@ func (f *fakeSecrets) Delete(_ context.Context, user string) error {
 
 // fakeEngine records the account lists the page gave the poller.
 type fakeEngine struct {
-	mu   sync.Mutex
-	sets [][]accounts.Account
+	mu     sync.Mutex
+	sets   [][]accounts.Account
+	checks []string // CheckNow's accounts (edit_test.go)
 }
 
 func (e *fakeEngine) SetAccounts(_ context.Context, accts []accounts.Account) error {

@@ -227,6 +227,8 @@ func (l *loop) adapt(m Menu) Menu {
 				it.Disabled = it.Disabled || l.o.AddAccount == nil
 			case ActAccounts:
 				it.Disabled = it.Disabled || l.o.Accounts == nil
+			case ActEditAccount:
+				it.Disabled = it.Disabled || l.o.EditAccount == nil
 			case ActOpenMail:
 				it.Disabled = it.Disabled || l.o.OpenMail == nil
 			}
@@ -343,6 +345,16 @@ func (l *loop) do(c click) (quit bool) {
 	case ActAccounts:
 		if l.o.Accounts != nil {
 			l.job(l.o.Accounts)
+		}
+	case ActEditAccount:
+		if l.o.EditAccount == nil {
+			break
+		}
+		for _, acct := range c.snap.Accounts {
+			if acct.Name == a.Account {
+				l.job(func() { l.o.EditAccount(acct) })
+				break
+			}
 		}
 	case ActMarkOnServer:
 		if l.o.MarkOnServer == nil {

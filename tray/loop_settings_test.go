@@ -288,7 +288,7 @@ func TestLoopMarkOnServer(t *testing.T) {
 	if n := strings.Count(m, "Mark read on server"); n != 1 {
 		t.Errorf("%d Mark read on server items, want 1 (IMAP only):\n%s", n, m)
 	}
-	if !strings.Contains(m, "  Mark read\n  Mark read on server\npop — 1 new") {
+	if !strings.Contains(m, "  Mark read\n  Mark read on server\n  Edit account… [-]\npop — 1 new") {
 		t.Errorf("Mark read on server is not in work's submenu:\n%s", m)
 	}
 

@@ -35,11 +35,16 @@ type Engine interface {
 // disables (AddAccount, OpenMail) or hides (the others) the menu entries
 // that need it.
 type Options struct {
-	AddAccount func()                                           // "Add account…"; called on its own goroutine
-	Accounts   func()                                           // "Accounts…" (edit, remove); on its own goroutine
-	OpenMail   func(acct poller.AccountSnapshot, m poller.Mail) // a click on a mail; on its own goroutine
-	Logger     *slog.Logger                                     // nil: discard
-	Notice     func(string)                                     // one-off messages for the user; any goroutine
+	AddAccount func() // "Add account…"; called on its own goroutine
+	Accounts   func() // "Accounts…" (edit, remove); on its own goroutine
+	// EditAccount is each account's "Edit account…", or "Change
+	// password…" when its login was refused: it opens the account's
+	// settings, acct as the menu showed it (its Err says what to fix).
+	// Called on its own goroutine.
+	EditAccount func(acct poller.AccountSnapshot)
+	OpenMail    func(acct poller.AccountSnapshot, m poller.Mail) // a click on a mail; on its own goroutine
+	Logger      *slog.Logger                                     // nil: discard
+	Notice      func(string)                                     // one-off messages for the user; any goroutine
 
 	// Autostart is "Start at login", a check box showing what Get reads at
 	// every rebuild and after every click.
@@ -165,4 +170,15 @@ func (systrayUI) AddSeparator(parent any) {
 		return
 	}
 	systray.AddSeparator()
+}
+
+// NoHostHint is what to tell the user when HostAvailable found no tray host;
+// err is HostAvailable's error, if any.
+func NoHostHint(err error) string {
+	why := ""
+	if err != nil {
+		why = " (" + err.Error() + ")"
+	}
+	return "no system tray found" + why + ": install a StatusNotifier host (GNOME: the AppIndicator extension); " +
+		"the icon appears when one starts. `mailsneaker check` works without a tray."
 }

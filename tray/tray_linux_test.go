@@ -73,25 +73,27 @@ func TestTrayOnDBus(t *testing.T) {
 	}}
 	c.publish(t, s1)
 	p1 := item.WaitTitle(t, "2")
-	if want := "work: 2 new\nhome: login refused"; p1.Tooltip != want {
+	if want := "2 new mails · 1 account needs attention\nwork: 2 new\nhome: login refused"; p1.Tooltip != want {
 		t.Errorf("tooltip %q, want %q", p1.Tooltip, want)
 	}
 	checkPixmap(t, p1.Icon)
 
 	es := item.ReadMenu(t)
-	checkMenu(t, es, `2 new mails [-]
+	checkMenu(t, es, `2 new mails · 1 account needs attention [-]
 work — 2 new
   Alice — Lunch? [-]
   bob__builder — Plans [-]
   ---
-  Not checked yet [-]
+  Checking… [-]
   Check now
   Mark read
   Mark read on server
+  Edit account… [-]
 home — login refused
-  login refused by pop.example.com: check the password [-]
+  Wrong password, or the server refused the login [-]
+  Change password… [-]
   ---
-  Not checked yet [-]
+  Failed — next try soon [-]
   Check now
   Mark read [-]
 ---
@@ -145,14 +147,16 @@ Quit
 	menu2 := `No new mail [-]
 ` + paused + `
 work — no new mail
-  Not checked yet [-]
+  Checking… [-]
   Check now
   Mark read [-]
   Mark read on server [-]
+  Edit account… [-]
 home — no new mail
-  Not checked yet [-]
+  Checking… [-]
   Check now
   Mark read [-]
+  Edit account… [-]
 ---
 Mark all read [-]
 Check now

@@ -11,17 +11,20 @@ import (
 	"mailsneaker/poller"
 )
 
-// Limits of what the menu shows.
+// Limits of what the menu shows. The full error text is in the log and on
+// the account's setup page, not in the menu: a long item makes the whole
+// menu as wide as the screen.
 const (
-	MaxMailRows  = 10  // newest new mails listed per account
-	MaxMailLabel = 60  // runes in a "Sender — Subject" row
-	MaxErrorText = 200 // runes of the full error text
+	MaxMailRows  = 10 // newest new mails listed per account
+	MaxMailLabel = 60 // runes in a "Sender — Subject" row
+	MaxSaidLabel = 60 // runes of the server's own words under an error
+	MaxLabel     = 80 // runes in any label
 )
 
 // Menu is everything the tray shows for one snapshot.
 type Menu struct {
 	Title   string      // beside the icon (macOS, some Linux hosts): the total, "" at 0
-	Tooltip string      // one line per account
+	Tooltip string      // one line per account, after the headline when an account needs attention
 	Icon    icons.State // what the icon draws
 	Items   []Item      // the menu, top to bottom
 }
@@ -54,12 +57,14 @@ const (
 	ActResume                   // Options.Pause.Resume
 	ActMarkOnServer             // Options.MarkOnServer for Account with the snapshot shown
 	ActAccounts                 // Options.Accounts
+	ActEditAccount              // Options.EditAccount for Account, with its problem in the snapshot shown
 )
 
 var actionNames = [...]string{
 	ActNone: "none", ActMarkRead: "markread", ActCheckNow: "checknow", ActOpenMail: "openmail",
 	ActAddAccount: "addaccount", ActQuit: "quit", ActAutostart: "autostart", ActPauseHour: "pausehour",
 	ActPauseTomorrow: "pausetomorrow", ActResume: "resume", ActMarkOnServer: "markonserver", ActAccounts: "accounts",
+	ActEditAccount: "editaccount",
 }
 
 // String names the kind in logs and test goldens: "checknow", not "2".
@@ -105,7 +110,8 @@ func View(s poller.Snapshot, st ViewState) Menu {
 	if s.Total > 0 {
 		m.Title = strconv.Itoa(s.Total)
 	}
-	m.Items = append(m.Items, Item{Label: headline(s), Disabled: true})
+	head := headline(s)
+	m.Items = append(m.Items, Item{Label: head, Disabled: true})
 	if st.paused() {
 		m.Items = append(m.Items, Item{Label: "Paused until " + clock(st.PausedUntil, st.Now), Disabled: true})
 	}
@@ -116,6 +122,11 @@ func View(s poller.Snapshot, st ViewState) Menu {
 	}
 	if len(s.Accounts) == 0 {
 		tips = append(tips, "MailSneaker: no accounts")
+	}
+	if trouble(s) > 0 {
+		// The count of trouble leads, as in the menu; all fine, the
+		// accounts' lines say enough.
+		tips = append([]string{head}, tips...)
 	}
 	m.Tooltip = strings.Join(tips, "\n")
 	m.Items = append(m.Items,
@@ -196,17 +207,31 @@ func iconState(s poller.Snapshot) icons.State {
 	return icons.State{Count: s.Total, Error: s.Errors() > 0, Offline: offline}.Normal()
 }
 
+// headline counts the new mail and, if any, the accounts in trouble:
+// "3 new mails · 1 account needs attention".
 func headline(s poller.Snapshot) string {
+	var h string
 	switch {
 	case len(s.Accounts) == 0:
 		return "No accounts set up"
 	case s.Total == 0:
-		return "No new mail"
+		h = "No new mail"
 	case s.Total == 1:
-		return "1 new mail"
+		h = "1 new mail"
+	default:
+		h = fmt.Sprintf("%d new mails", s.Total)
 	}
-	return fmt.Sprintf("%d new mails", s.Total)
+	switch n := trouble(s); {
+	case n == 1:
+		h += " · 1 account needs attention"
+	case n > 1:
+		h += fmt.Sprintf(" · %d accounts need attention", n)
+	}
+	return h
 }
+
+// trouble counts the accounts whose last check failed.
+func trouble(s poller.Snapshot) int { return s.Errors() }
 
 // status is the short state of an account: "2 new", "no new mail",
 // "login refused", "2 new, login refused".
@@ -234,6 +259,9 @@ func shortError(e *poller.CheckError) string {
 	if e == nil {
 		return "error"
 	}
+	if e.TooManyConnections() {
+		return "too many connections"
+	}
 	switch e.Kind {
 	case poller.KindNetwork:
 		return "server unreachable"
@@ -249,12 +277,55 @@ func shortError(e *poller.CheckError) string {
 	return "error"
 }
 
+// problem is what an account's submenu says is wrong, in plain words: a
+// line by kind, the server's own words on a second line, and the item that
+// leads to the fix.
+func problem(e *poller.CheckError) (what, said string, fix Item) {
+	fix = Item{Label: "Edit account…"}
+	if e == nil {
+		return "Something went wrong — see the log", "", fix
+	}
+	switch {
+	case e.TooManyConnections():
+		what = "Too many connections to this server"
+	case e.Kind == poller.KindAuth:
+		what = "Wrong password, or the server refused the login"
+		fix.Label = "Change password…"
+	case e.PasswordMissing():
+		what = "No password stored for this account"
+		fix.Label = "Set password…"
+	case e.Kind == poller.KindNetwork:
+		what = "Server not reachable — are you offline?"
+	case e.Kind == poller.KindTLS && e.Certificate() != nil:
+		what = "Certificate not trusted"
+	case e.Kind == poller.KindTLS:
+		what = "Secure connection failed — check the security setting"
+	case e.Kind == poller.KindConfig:
+		what = "The account's settings need a fix"
+	default:
+		what = "The server answered something unexpected"
+	}
+	if t := clean(e.Said()); t != "" {
+		said = "Server: " + cutWords(t, MaxSaidLabel-len([]rune("Server: ")))
+	}
+	return what, said, fix
+}
+
 func accountItem(a poller.AccountSnapshot, st ViewState) Item {
-	it := Item{Label: a.Name + " — " + status(a)}
-	if a.State == poller.StateError && a.Err != nil {
-		it.Children = append(it.Children,
-			Item{Label: truncate(clean(a.Err.Error()), MaxErrorText), Disabled: true},
-			Item{Separator: true})
+	it := Item{Label: truncate(a.Name+" — "+status(a), MaxLabel)}
+	edit := Action{Kind: ActEditAccount, Account: a.Name}
+	fix := Item{Label: "Edit account…"}
+	failed := a.State == poller.StateError
+	if failed {
+		var what, said string
+		what, said, fix = problem(a.Err)
+		it.Children = append(it.Children, Item{Label: what, Disabled: true})
+		if said != "" {
+			it.Children = append(it.Children, Item{Label: said, Disabled: true})
+		}
+		// The way to the fix stands right under what is wrong.
+		fix.Action = edit
+		it.Children = append(it.Children, fix, Item{Separator: true})
 	}
 	shown := a.Mails[:min(len(a.Mails), MaxMailRows)]
 	for _, m := range shown {
@@ -270,7 +341,12 @@ func accountItem(a poller.AccountSnapshot, st ViewState) Item {
 		it.Children = append(it.Children, Item{Separator: true})
 	}
 	it.Children = append(it.Children,
-		Item{Label: lastChecked(a.Checked, st.Now), Disabled: true},
+		Item{Label: timeLine(a, st.Now), Disabled: true},
+	)
+	if l := foldersLine(a); l != "" {
+		it.Children = append(it.Children, Item{Label: l, Disabled: true})
+	}
+	it.Children = append(it.Children,
 		Item{Label: "Check now", Action: Action{Kind: ActCheckNow, Account: a.Name}},
 		Item{Label: "Mark read", Disabled: a.New == 0, Action: Action{Kind: ActMarkRead, Account: a.Name}},
 	)
@@ -278,23 +354,55 @@ func accountItem(a poller.AccountSnapshot, st ViewState) Item {
 		it.Children = append(it.Children, Item{Label: "Mark read on server", Disabled: a.New == 0,
 			Action: Action{Kind: ActMarkOnServer, Account: a.Name}})
 	}
+	if !failed {
+		fix.Action = edit
+		it.Children = append(it.Children, fix)
+	}
 	return it
 }
 
-func lastChecked(t, now time.Time) string {
-	if t.IsZero() {
-		return "Not checked yet"
+// timeLine says truthfully where the account's checks stand: "Checking…"
+// before the first result, "Last checked 10:42" after a success, "Failed
+// at 10:42 — next try 10:47" after a failure, with the backoff's own end
+// ("retrying in 6 s" when that is within the same minute).
+func timeLine(a poller.AccountSnapshot, now time.Time) string {
+	switch a.State {
+	case poller.StateStarting:
+		return "Checking…"
+	case poller.StateError:
+		if a.Failed.IsZero() {
+			return "Failed — next try soon"
+		}
+		line := "Failed at " + when(a.Failed, now)
+		switch {
+		case a.Retry.IsZero():
+		case when(a.Retry, now) == when(a.Failed, now):
+			// The first retries come seconds later: "next try 10:42"
+			// after "Failed at 10:42" would read as a mistake.
+			line += fmt.Sprintf(" — retrying in %d s", max(1, int(a.Retry.Sub(a.Failed).Round(time.Second)/time.Second)))
+		default:
+			line += " — next try " + clock(a.Retry, now)
+		}
+		return line
 	}
+	if a.Checked.IsZero() {
+		return "Checking…"
+	}
+	return "Last checked " + when(a.Checked, now)
+}
+
+// when writes a past time t: "14:05" today, else with the date.
+func when(t, now time.Time) string {
 	t = t.In(now.Location())
 	y1, m1, d1 := t.Date()
 	y2, m2, d2 := now.Date()
 	if y1 == y2 && m1 == m2 && d1 == d2 {
-		return "Last checked " + t.Format("15:04")
+		return t.Format("15:04")
 	}
 	if y1 == y2 {
-		return "Last checked " + t.Format("Jan 2 15:04")
+		return t.Format("Jan 2 15:04")
 	}
-	return "Last checked " + t.Format("Jan 2 2006 15:04")
+	return t.Format("Jan 2 2006 15:04")
 }
 
 // clock writes a coming time t: "14:30" today, "tomorrow 08:00", else
@@ -344,6 +452,24 @@ func clean(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// cutWords cuts s to at most n runes at a word boundary, the last one an
+// ellipsis; a single word longer than half of n is cut inside.
+func cutWords(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	head := r[:n-1]
+	for i := len(head); i > n/2; i-- {
+		if unicode.IsSpace(head[i-1]) {
+			return strings.TrimRightFunc(string(head[:i]), func(c rune) bool {
+				return unicode.IsSpace(c) || unicode.IsPunct(c)
+			}) + "…"
+		}
+	}
+	return truncate(s, n)
 }
 
 // truncate cuts s to n runes, the last one an ellipsis.

@@ -99,6 +99,7 @@ work — no new mail
   Last checked 15:05 [-]
   Check now {checknow work}
   Mark read [-] {markread work}
+  Edit account… {editaccount work}
 ---
 Mark all read [-] {markread}
 Check now {checknow}
@@ -124,10 +125,12 @@ work — 1 new
   Last checked 15:05 [-]
   Check now {checknow work}
   Mark read {markread work}
+  Edit account… {editaccount work}
 home — checking…
-  Not checked yet [-]
+  Checking… [-]
   Check now {checknow home}
   Mark read [-] {markread home}
+  Edit account… {editaccount home}
 ---
 Mark all read {markread}
 Check now {checknow}
@@ -142,13 +145,13 @@ Quit {quit}
 				{Name: "work", State: poller.StateOK, New: 12, Checked: now.Add(-26 * time.Hour),
 					Mails: append([]poller.Mail{{ID: "long", From: "Bob\r\n  Builder",
 						Subject: "A very long subject line that goes on and on well past sixty runes"}}, mails(11)...)},
-				{Name: "old", State: poller.StateError, New: 2, Mails: mails(2),
+				{Name: "old", State: poller.StateError, New: 2, Mails: mails(2), Failed: now.Add(-time.Minute), Retry: now.Add(4 * time.Minute),
 					Err: &poller.CheckError{Kind: poller.KindAuth, Msg: "login refused by imap.example.com: check the password"}},
 			}},
 			title:   "14",
-			tooltip: "work: 12 new\nold: 2 new, login refused",
+			tooltip: "14 new mails · 1 account needs attention\nwork: 12 new\nold: 2 new, login refused",
 			icon:    icons.State{Count: 14, Error: true},
-			menu: `14 new mails [-]
+			menu: `14 new mails · 1 account needs attention [-]
 work — 12 new
   Bob Builder — A very long subject line that goes on and on… {openmail work long}
   Sender 0 — Subject 0 {openmail work m0}
@@ -165,13 +168,15 @@ work — 12 new
   Last checked Mar 13 13:09 [-]
   Check now {checknow work}
   Mark read {markread work}
+  Edit account… {editaccount work}
 old — 2 new, login refused
-  login refused by imap.example.com: check the password [-]
+  Wrong password, or the server refused the login [-]
+  Change password… {editaccount old}
   ---
   Sender 0 — Subject 0 {openmail old m0}
   Sender 1 — Subject 1 {openmail old m1}
   ---
-  Not checked yet [-]
+  Failed at 15:08 — next try 15:13 [-]
   Check now {checknow old}
   Mark read {markread old}
 ---
@@ -185,27 +190,33 @@ Quit {quit}
 		{
 			name: "all unreachable is offline",
 			snap: poller.Snapshot{Accounts: []poller.AccountSnapshot{
-				{Name: "a", State: poller.StateError, Err: &poller.CheckError{Kind: poller.KindNetwork, Msg: "imap.example.com unreachable"}},
+				{Name: "a", State: poller.StateError, Failed: now, Retry: now.Add(5 * time.Minute),
+					Err: &poller.CheckError{Kind: poller.KindNetwork, Msg: "imap.example.com unreachable"}},
 				{Name: "b", State: poller.StateError, Err: &poller.CheckError{Kind: poller.KindTLS, Msg: "bad certificate", Err: fmt.Errorf("x509: expired")}},
 				{Name: "c", State: poller.StateError},
 			}},
-			tooltip: "a: server unreachable\nb: secure connection failed\nc: error",
+			tooltip: "No new mail · 3 accounts need attention\na: server unreachable\nb: secure connection failed\nc: error",
 			icon:    icons.State{Error: true},
-			menu: `No new mail [-]
+			menu: `No new mail · 3 accounts need attention [-]
 a — server unreachable
-  imap.example.com unreachable [-]
+  Server not reachable — are you offline? [-]
+  Edit account… {editaccount a}
   ---
-  Not checked yet [-]
+  Failed at 15:09 — next try 15:14 [-]
   Check now {checknow a}
   Mark read [-] {markread a}
 b — secure connection failed
-  bad certificate: x509: expired [-]
+  Secure connection failed — check the security setting [-]
+  Edit account… {editaccount b}
   ---
-  Not checked yet [-]
+  Failed — next try soon [-]
   Check now {checknow b}
   Mark read [-] {markread b}
 c — error
-  Not checked yet [-]
+  Something went wrong — see the log [-]
+  Edit account… {editaccount c}
+  ---
+  Failed — next try soon [-]
   Check now {checknow c}
   Mark read [-] {markread c}
 ---
@@ -222,7 +233,7 @@ Quit {quit}
 				{Name: "a", State: poller.StateError, New: 3, Err: &poller.CheckError{Kind: poller.KindNetwork, Msg: "offline"}},
 			}},
 			title:   "3",
-			tooltip: "a: 3 new, server unreachable",
+			tooltip: "3 new mails · 1 account needs attention\na: 3 new, server unreachable",
 			icon:    icons.State{Count: 3, Offline: true},
 		},
 		{
@@ -254,15 +265,18 @@ work — 1 new
   Check now {checknow work}
   Mark read {markread work}
   Mark read on server {markonserver work}
+  Edit account… {editaccount work}
 home — 1 new
   Last checked 15:05 [-]
   Check now {checknow home}
   Mark read {markread home}
+  Edit account… {editaccount home}
 list — no new mail
   Last checked 15:05 [-]
   Check now {checknow list}
   Mark read [-] {markread list}
   Mark read on server [-] {markonserver list}
+  Edit account… {editaccount list}
 ---
 Mark all read {markread}
 Check now {checknow}
@@ -289,6 +303,7 @@ work — no new mail
   Last checked 15:05 [-]
   Check now {checknow work}
   Mark read [-] {markread work}
+  Edit account… {editaccount work}
 ---
 Mark all read [-] {markread}
 Check now {checknow}
@@ -455,22 +470,5 @@ func TestNextChange(t *testing.T) {
 		if got := nextChange(tt.until, now); !got.Equal(tt.want) {
 			t.Errorf("%s: nextChange = %v, want %v", tt.name, got, tt.want)
 		}
-	}
-}
-
-func TestActionKindString(t *testing.T) {
-	names := map[string]bool{}
-	for k := ActNone; k <= ActAccounts; k++ {
-		s := k.String()
-		if strings.HasPrefix(s, "ActionKind(") || names[s] {
-			t.Errorf("ActionKind %d: String() = %q, want a name of its own", int(k), s)
-		}
-		names[s] = true
-	}
-	if got := ActionKind(99).String(); got != "ActionKind(99)" {
-		t.Errorf("unknown kind: %q", got)
-	}
-	if got := fmt.Sprint(Action{Kind: ActCheckNow, Account: "work"}); got != "{checknow work  false}" {
-		t.Errorf("Action prints as %q", got)
 	}
 }

@@ -32,6 +32,10 @@ func (s *server) account(proto accounts.Protocol, sec accounts.Security, u mailU
 	if proto == accounts.IMAP && len(folders) == 0 {
 		a.Folders = []string{"INBOX"}
 	}
+	if proto == accounts.IMAP {
+		// Every folder pushed (IDLE), as these figures have always measured.
+		a.MaxConnections = min(len(a.Folders)+1, accounts.MaxMaxConnections)
+	}
 	return a
 }
 

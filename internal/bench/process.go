@@ -56,7 +56,7 @@ func newHome(s *server, dir string, accts []accounts.Account, users map[string]m
 		fmt.Fprintf(&b, "\n[[account]]\nname = %q\nprotocol = %q\nhost = %q\nport = %d\nsecurity = %q\nusername = %q\n",
 			a.Name, a.Protocol, a.Host, a.Port, a.Security, a.Username)
 		if a.Protocol == accounts.IMAP {
-			fmt.Fprintf(&b, "folders = [%s]\n", quoteList(a.Folders))
+			fmt.Fprintf(&b, "folders = [%s]\nmax_connections = %d\n", quoteList(a.Folders), a.MaxConnections)
 		}
 		fmt.Fprintf(&b, "ca_file = %q\npassword_command = %q\n", s.caFile, "printf '%s\\n' "+users[a.Name].password)
 	}
