@@ -133,13 +133,14 @@ func (m *Manager) apply(st *state, r result) {
 		if as.snap.State != StateError || as.snap.Err.Error() != ce.Error() {
 			m.log.Warn("account check failed", "account", r.name, "kind", ce.Kind, "err", ce)
 		}
-		if as.snap.State != StateError {
-			as.snap.ErrSince = time.Now()
-		}
+		first := as.snap.State != StateError
 		as.snap.State, as.snap.Err = StateError, ce
 		as.snap.Failed, as.snap.Retry = r.at, r.retry
 		if as.snap.Failed.IsZero() {
 			as.snap.Failed = time.Now()
+		}
+		if first {
+			as.snap.ErrSince = as.snap.Failed
 		}
 		return
 	}
