@@ -1,7 +1,6 @@
-// Command mailsneaker is a system-tray mail notifier: it watches IMAP and
-// POP3 accounts and shows how many new mails there are.
-// Its commands and flags are listed once, in cli.Help: `mailsneaker -h`
-// and the man page are made from that.
+// Command mailsneaker is a system-tray mail notifier for IMAP and POP3
+// accounts. Its commands and flags are listed once, in cli.Help, which
+// `mailsneaker -h` and the man page are made from.
 package main
 
 import (
@@ -19,8 +18,7 @@ import (
 	"mailsneaker/cli"
 )
 
-// version is stamped at build time: -ldflags "-X main.version=v1.2.3".
-// Without it, cli.Version asks the build info.
+// version is stamped by -ldflags "-X main.version=v1.2.3"; else cli.Version asks the build info.
 var version = "dev"
 
 func main() {
