@@ -374,6 +374,11 @@ func timeLine(a poller.AccountSnapshot, now time.Time) string {
 			return "Failed — next try soon"
 		}
 		line := "Failed at " + when(a.Failed, now)
+		if a.Err != nil && a.Err.Kind == poller.KindNetwork && !a.ErrSince.IsZero() {
+			// A network error in a row of them: how long the account has
+			// been cut off is what the user wants to know.
+			line = "Offline since " + when(a.ErrSince, now)
+		}
 		switch {
 		case a.Retry.IsZero():
 		case when(a.Retry, now) == when(a.Failed, now):

@@ -158,6 +158,12 @@ func TestViewTimeLines(t *testing.T) {
 		{"failed yesterday", poller.AccountSnapshot{State: poller.StateError, Failed: now.Add(-24 * time.Hour), Retry: now.Add(time.Minute)}, now,
 			"Failed at Mar 13 15:09 — next try 15:10"},
 		{"failed, no retry planned", poller.AccountSnapshot{State: poller.StateError, Failed: now}, now, "Failed at 15:09"},
+		{"offline: network errors in a row", poller.AccountSnapshot{State: poller.StateError, Err: &poller.CheckError{Kind: poller.KindNetwork},
+			ErrSince: now.Add(-20 * time.Minute), Failed: now, Retry: now.Add(5 * time.Minute)}, now,
+			"Offline since 14:49 — next try 15:14"},
+		{"a refused login is no offline", poller.AccountSnapshot{State: poller.StateError, Err: &poller.CheckError{Kind: poller.KindAuth},
+			ErrSince: now.Add(-20 * time.Minute), Failed: now, Retry: now.Add(5 * time.Minute)}, now,
+			"Failed at 15:09 — next try 15:14"},
 		{"failed, retry within the minute", poller.AccountSnapshot{State: poller.StateError, Failed: now, Retry: now.Add(5600 * time.Millisecond)}, now,
 			"Failed at 15:09 — retrying in 6 s"},
 	}
