@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +26,12 @@ type pop3Checker struct {
 	// received is the bytes the last check read from the network, for
 	// benchmarks.
 	received int64
+	// loginDelay is the LOGIN-DELAY the server announced in CAPA during the
+	// last check (RFC 2449 section 6.8); 0 if none.
+	loginDelay time.Duration
+	// noCAPA skips CAPA before the login: for the scripted tests that
+	// predate it.
+	noCAPA bool
 }
 
 // NewPOP3 returns a Checker for a POP3 account; it does no I/O until Check.
@@ -95,6 +102,10 @@ func (p *pop3Checker) Wait(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// MinPollInterval is the shortest wait between checks the server allows:
+// its CAPA LOGIN-DELAY, seen in the last check; 0 if it sets none.
+func (p *pop3Checker) MinPollInterval() time.Duration { return p.loginDelay }
+
 // Close does nothing: no connection outlives a check.
 func (p *pop3Checker) Close() error { return nil }
 
@@ -155,6 +166,9 @@ func (s *pop3Session) refused(err error) bool {
 }
 
 func (s *pop3Session) run(q Query) (*Inbox, error) {
+	if err := s.capa(); err != nil {
+		return nil, err
+	}
 	if err := s.login(); err != nil {
 		return nil, err
 	}
@@ -206,6 +220,46 @@ func (s *pop3Session) run(q Query) (*Inbox, error) {
 	return in, nil
 }
 
+// maxLoginDelay bounds a LOGIN-DELAY, so that a broken server cannot
+// silence an account for good.
+const maxLoginDelay = 24 * time.Hour
+
+// capa asks the server's capabilities (RFC 2449) after TLS, for its
+// LOGIN-DELAY. A server from before CAPA answers -ERR: it has none.
+func (s *pop3Session) capa() error {
+	s.p.loginDelay = 0
+	if s.p.noCAPA {
+		return nil
+	}
+	b, err := s.cmd(s.p.lim.reply, true, "CAPA")
+	if err != nil {
+		if s.refused(err) {
+			return nil
+		}
+		return s.p.fail(s.ctx, s.d, "CAPA", err, "")
+	}
+	s.p.loginDelay = parseLoginDelay(b)
+	return nil
+}
+
+// parseLoginDelay returns the "LOGIN-DELAY n" of a CAPA reply (RFC 2449
+// section 6.8), at most maxLoginDelay; 0 if there is none or it is not a
+// number.
+func parseLoginDelay(capa []byte) time.Duration {
+	for line := range strings.Lines(string(capa)) {
+		f := strings.Fields(line)
+		if len(f) < 2 || !strings.EqualFold(f[0], "LOGIN-DELAY") {
+			continue
+		}
+		n, err := strconv.ParseUint(f[1], 10, 32)
+		if err != nil {
+			return 0
+		}
+		return min(time.Duration(n)*time.Second, maxLoginDelay)
+	}
+	return 0
+}
+
 // login sends USER and PASS; RFC 1939 section 7. (go-pop3's Auth adds a NOOP
 // round trip that tells nothing PASS did not.)
 func (s *pop3Session) login() error {
@@ -235,6 +289,11 @@ func (s *pop3Session) loginFailed(err error) error {
 	case "IN-USE":
 		return &CheckError{Kind: KindProtocol, Msg: fmt.Sprintf("%s refused the login: the mailbox is in use by another session (a mail client downloading?); it will be tried again", host), Err: cause}
 	case "LOGIN-DELAY":
+		if d := s.p.loginDelay; d > 0 {
+			// When the last login was is unknown here: now + d is the
+			// latest the next one can be refused.
+			return &CheckError{Kind: KindProtocol, Msg: fmt.Sprintf("%s refused the login (LOGIN-DELAY): the server allows one login every %d s; try again after %s", host, int64(d/time.Second), time.Now().Add(d).Format(time.TimeOnly)), Err: cause}
+		}
 		return &CheckError{Kind: KindProtocol, Msg: fmt.Sprintf("%s refused the login: it allows one only every so often (LOGIN-DELAY); it will be tried again, or raise poll_interval", host), Err: cause}
 	case "SYS/TEMP":
 		return &CheckError{Kind: KindNetwork, Msg: fmt.Sprintf("%s cannot log in now (a temporary problem on the server); it will be tried again", host), Err: cause}

@@ -70,7 +70,7 @@ func (m *Manager) loop(ctx context.Context, st *state, as *acctState) {
 		r := result{as: as, name: as.acct.Name, inbox: inbox, err: err, at: time.Now()}
 		if err != nil {
 			fails++
-			wait = backoff(m.o.BackoffMin, m.o.BackoffMax, fails)
+			wait = max(backoff(m.o.BackoffMin, m.o.BackoffMax, fails), minPoll(as))
 			r.retry = r.at.Add(wait)
 		}
 		select {
@@ -142,7 +142,27 @@ func safeWait(ctx context.Context, log *slog.Logger, as *acctState) (err error) 
 			err = recovered(log, as, "wait", r)
 		}
 	}()
-	return as.checker.Wait(ctx, as.acct.PollInterval)
+	return as.checker.Wait(ctx, pollWait(as))
+}
+
+// minPoller is a checker whose server sets a shortest wait between checks
+// (POP3 LOGIN-DELAY, RFC 2449 section 6.8).
+type minPoller interface {
+	MinPollInterval() time.Duration
+}
+
+// minPoll is the shortest wait between checks the account's server allows.
+func minPoll(as *acctState) time.Duration {
+	if mp, ok := as.checker.(minPoller); ok {
+		return mp.MinPollInterval()
+	}
+	return 0
+}
+
+// pollWait is the wait after a good check: poll_interval, raised to what
+// the server allows.
+func pollWait(as *acctState) time.Duration {
+	return max(as.acct.PollInterval, minPoll(as))
 }
 
 func recovered(log *slog.Logger, as *acctState, op string, r any) error {
