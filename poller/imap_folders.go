@@ -214,22 +214,8 @@ func (ck *imapChecker) list(s *imapSession, opts *imap.StatusOptions, st map[str
 	if !lopts.ReturnSpecialUse && lopts.ReturnStatus == nil {
 		lopts = nil
 	}
-	cmd := s.c.List("", "*", lopts)
-	var listed []imapListed
-	for {
-		d := cmd.Next()
-		if d == nil {
-			break
-		}
-		if len(listed) >= maxListedFolders {
-			continue // drain the rest
-		}
-		listed = append(listed, imapListed{name: d.Mailbox, delim: d.Delim, attrs: d.Attrs})
-		if v, ok := imapStatusOf(d.Status); ok {
-			st[imapFolderName(d.Mailbox)] = v
-		}
-	}
-	if err := cmd.Close(); err != nil {
+	listed, err := readList(s.c.List("", "*", lopts), st)
+	if err != nil {
 		var ie *imap.Error
 		if errors.As(err, &ie) {
 			return nil, &CheckError{Kind: KindProtocol, Msg: fmt.Sprintf("%s refused to list its folders (folders = [\"*\"])", ck.a.Host), Err: err}

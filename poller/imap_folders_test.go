@@ -2,6 +2,8 @@ package poller
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -232,5 +234,35 @@ func TestIMAPListFolderInfoDovecot(t *testing.T) {
 	names, err := ListFolders(ctx, x.account(accounts.TLS), x.options(nil))
 	if err != nil || !reflect.DeepEqual(names, []string{"INBOX", "Junk", "Sent Items", "Work"}) {
 		t.Errorf("ListFolders = %q, %v", names, err)
+	}
+}
+
+// TestIMAPListFolderInfoCapsFolders: a server that lists more than
+// maxListedFolders folders yields the first maxListedFolders of them, and
+// the rest of its reply is read away, not taken for an error.
+func TestIMAPListFolderInfoCapsFolders(t *testing.T) {
+	const sent = maxListedFolders + 500
+	addr := imapFakeServer(t, hostileIMAP(say(imapHello), func(w io.Writer, tag, line string) {
+		if !strings.Contains(strings.ToUpper(line), " LIST ") {
+			io.WriteString(w, tag+" BAD unexpected\r\n")
+			return
+		}
+		var b strings.Builder
+		for i := range sent {
+			fmt.Fprintf(&b, "* LIST () \"/\" f%05d\r\n", i)
+		}
+		io.WriteString(w, b.String()+tag+" OK listed\r\n")
+	}))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	got, err := ListFolderInfo(ctx, imapFakeAccount(addr, accounts.None), &Options{Password: func(context.Context) (string, error) { return "pw", nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != maxListedFolders {
+		t.Fatalf("%d folders of the %d listed, want the first %d", len(got), sent, maxListedFolders)
+	}
+	if first, last := got[0].Name, got[len(got)-1].Name; first != "f00000" || last != fmt.Sprintf("f%05d", maxListedFolders-1) {
+		t.Errorf("folders %s … %s, want f00000 … f%05d", first, last, maxListedFolders-1)
 	}
 }

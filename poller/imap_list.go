@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 
 	"mailsneaker/accounts"
 )
@@ -13,6 +14,28 @@ import (
 // maxListedFolders caps the folder list a server may send us; a setup form
 // with more checkboxes than this is of no use anyway.
 const maxListedFolders = 2000
+
+// readList reads cmd's LIST reply to its end and closes it. It keeps the
+// first maxListedFolders folders and reads the rest only to drop them,
+// so that the connection stays in step. When st is not nil it also
+// stores there the status that came with a kept folder (LIST-STATUS).
+func readList(cmd *imapclient.ListCommand, st map[string]imapStatus) ([]imapListed, error) {
+	var listed []imapListed
+	for {
+		d := cmd.Next()
+		if d == nil {
+			break
+		}
+		if len(listed) >= maxListedFolders {
+			continue // drain the rest
+		}
+		listed = append(listed, imapListed{name: d.Mailbox, delim: d.Delim, attrs: d.Attrs})
+		if v, ok := imapStatusOf(d.Status); ok && st != nil {
+			st[imapFolderName(d.Mailbox)] = v
+		}
+	}
+	return listed, cmd.Close()
+}
 
 // Folder is a folder of an IMAP account, as the setup page offers it.
 type Folder struct {
@@ -57,19 +80,8 @@ func ListFolderInfo(ctx context.Context, a accounts.Account, o *Options) ([]Fold
 	if s.caps.Has(imap.CapSpecialUse) {
 		lopts = &imap.ListOptions{ReturnSpecialUse: true}
 	}
-	cmd := s.c.List("", "*", lopts)
-	var listed []imapListed
-	for {
-		d := cmd.Next()
-		if d == nil {
-			break
-		}
-		if len(listed) >= maxListedFolders {
-			continue // drain the rest
-		}
-		listed = append(listed, imapListed{name: d.Mailbox, delim: d.Delim, attrs: d.Attrs})
-	}
-	if err := cmd.Close(); err != nil {
+	listed, err := readList(s.c.List("", "*", lopts), nil)
+	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}

@@ -1,16 +1,12 @@
 package wake_test
 
 import (
-	"context"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"mailsneaker/accounts"
 	"mailsneaker/internal/testenv"
 	"mailsneaker/poller"
-	"mailsneaker/seen"
 )
 
 // TestPacketsDroppedOrRefused puts a proxy between the real manager and
@@ -22,23 +18,8 @@ func TestPacketsDroppedOrRefused(t *testing.T) {
 	d := testenv.StartDovecot(t)
 	user, pw := d.AddUser(t)
 	p := startProxy(t, d.Addr(d.IMAPS))
-	_, port, _ := strings.Cut(p.addr, ":")
-	n, _ := strconv.Atoi(port)
-	a := accounts.Account{Name: "work", Protocol: accounts.IMAP, Host: "127.0.0.1", Port: n,
-		Security: accounts.TLS, Username: user, PollInterval: time.Hour}.WithDefaults()
-	store, err := seen.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := poller.NewManager(poller.ManagerOptions{Accounts: []accounts.Account{a}, Store: store,
-		CheckerOptions: func(accounts.Account) *poller.Options {
-			return &poller.Options{RootCAs: d.RootCAs, Password: func(context.Context) (string, error) { return pw, nil }}
-		}})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	snaps := m.Snapshots(ctx)
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
+	r := runManager(t, d, p.addr, user, pw)
+	m, ctx, snaps := r.m, r.ctx, r.snaps
 	waitSnapshot(t, snaps, "the first check", 30*time.Second, func(s poller.AccountSnapshot) bool {
 		return s.State == poller.StateOK && s.New == 0
 	})
@@ -72,8 +53,5 @@ func TestPacketsDroppedOrRefused(t *testing.T) {
 		})
 		waitConns(t, d, user, tc.mode+": the check and IDLE connections again", func(c []string) bool { return len(c) == 2 })
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("Run: %v", err)
-	}
+	r.stop(t)
 }

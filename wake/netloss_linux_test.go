@@ -12,16 +12,15 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/godbus/dbus/v5"
 
-	"mailsneaker/accounts"
 	"mailsneaker/internal/testenv"
 	"mailsneaker/poller"
-	"mailsneaker/seen"
 	"mailsneaker/wake"
 )
 
@@ -100,23 +99,10 @@ func TestNetworkLoss(t *testing.T) {
 	online := func() {
 		emit(t, nm, "/org/freedesktop/NetworkManager", "org.freedesktop.NetworkManager.StateChanged", uint32(70))
 	}
-	a := accounts.Account{Name: "work", Protocol: accounts.IMAP, Host: "127.0.0.1", Port: d.IMAPS,
-		Security: accounts.TLS, Username: user, PollInterval: time.Hour}.WithDefaults()
-	store, err := seen.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := poller.NewManager(poller.ManagerOptions{Accounts: []accounts.Account{a}, Store: store,
-		CheckerOptions: func(accounts.Account) *poller.Options {
-			return &poller.Options{RootCAs: d.RootCAs, Password: func(context.Context) (string, error) { return pw, nil }}
-		}})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	snaps := m.Snapshots(ctx)
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
+	r := runManager(t, d, d.Addr(d.IMAPS), user, pw)
+	ctx, snaps := r.ctx, r.snaps
 	followed := make(chan struct{})
-	go func() { defer close(followed); wake.Follow(ctx, slog.New(slog.DiscardHandler), addr, m) }()
+	go func() { defer close(followed); wake.Follow(ctx, slog.New(slog.DiscardHandler), addr, r.m) }()
 
 	truth := 0
 	deliver := func(what string) {
@@ -198,10 +184,7 @@ func TestNetworkLoss(t *testing.T) {
 	})
 	t.Logf("after the flaps: %d goroutines (before: %d), %d open files (before: %d)", runtime.NumGoroutine(), goroutines, openFiles(t), fds)
 
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("Run: %v", err)
-	}
+	r.stop(t)
 	<-followed
 }
 
@@ -254,21 +237,8 @@ func TestNameStopsResolving(t *testing.T) {
 	}
 	d := testenv.StartDovecot(t)
 	user, pw := d.AddUser(t)
-	a := accounts.Account{Name: "work", Protocol: accounts.IMAP, Host: "localhost", Port: d.IMAPS,
-		Security: accounts.TLS, Username: user, PollInterval: time.Hour}.WithDefaults()
-	store, err := seen.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := poller.NewManager(poller.ManagerOptions{Accounts: []accounts.Account{a}, Store: store,
-		CheckerOptions: func(accounts.Account) *poller.Options {
-			return &poller.Options{RootCAs: d.RootCAs, Password: func(context.Context) (string, error) { return pw, nil }}
-		}})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	snaps := m.Snapshots(ctx)
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
+	r := runManager(t, d, net.JoinHostPort("localhost", strconv.Itoa(d.IMAPS)), user, pw)
+	m, ctx, snaps := r.m, r.ctx, r.snaps
 	waitSnapshot(t, snaps, "the first check", 30*time.Second, func(s poller.AccountSnapshot) bool {
 		return s.State == poller.StateOK && s.New == 0
 	})
@@ -298,8 +268,5 @@ func TestNameStopsResolving(t *testing.T) {
 		return s.State == poller.StateOK && s.New == 1
 	})
 	t.Logf("name back → counted after %s (backoff)", time.Since(t0).Round(time.Millisecond))
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("Run: %v", err)
-	}
+	r.stop(t)
 }

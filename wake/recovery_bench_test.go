@@ -1,21 +1,16 @@
 package wake_test
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/godbus/dbus/v5"
 
-	"mailsneaker/accounts"
 	"mailsneaker/internal/testenv"
 	"mailsneaker/poller"
-	"mailsneaker/seen"
 	"mailsneaker/wake"
 )
 
@@ -34,8 +29,6 @@ func BenchmarkRecovery(b *testing.B) {
 	d := testenv.StartDovecot(b)
 	user, pw := d.AddUser(b)
 	p := startProxy(b, d.Addr(d.IMAPS))
-	_, port, _ := strings.Cut(p.addr, ":")
-	n, _ := strconv.Atoi(port)
 	addr := testenv.SessionBus(b, false)
 	login1 := testenv.Connect(b, addr)
 	nm := testenv.Connect(b, addr)
@@ -44,22 +37,9 @@ func BenchmarkRecovery(b *testing.B) {
 			b.Fatalf("own %s: %v %v", name, r, err)
 		}
 	}
-	a := accounts.Account{Name: "work", Protocol: accounts.IMAP, Host: "127.0.0.1", Port: n,
-		Security: accounts.TLS, Username: user, PollInterval: time.Hour}.WithDefaults()
-	store, err := seen.Open(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	m := poller.NewManager(poller.ManagerOptions{Accounts: []accounts.Account{a}, Store: store,
-		CheckerOptions: func(accounts.Account) *poller.Options {
-			return &poller.Options{RootCAs: d.RootCAs, Password: func(context.Context) (string, error) { return pw, nil }}
-		}})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	snaps := m.Snapshots(ctx)
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	go wake.Follow(ctx, slog.New(slog.DiscardHandler), addr, m)
+	r := runManager(b, d, p.addr, user, pw)
+	ctx, snaps := r.ctx, r.snaps
+	go wake.Follow(ctx, slog.New(slog.DiscardHandler), addr, r.m)
 	truth := 0
 	counted := func(what string) {
 		waitSnapshot(b, snaps, what, 30*time.Second, func(s poller.AccountSnapshot) bool {
@@ -103,8 +83,5 @@ func BenchmarkRecovery(b *testing.B) {
 			emit(b, login1, "/org/freedesktop/login1", "org.freedesktop.login1.Manager.PrepareForSleep", false)
 		})
 	})
-	cancel()
-	if err := <-done; err != nil {
-		b.Errorf("Run: %v", err)
-	}
+	r.stop(b)
 }

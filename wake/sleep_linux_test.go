@@ -2,7 +2,6 @@ package wake_test
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -14,10 +13,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
-	"mailsneaker/accounts"
 	"mailsneaker/internal/testenv"
-	"mailsneaker/poller"
-	"mailsneaker/seen"
 	"mailsneaker/wake"
 )
 
@@ -154,23 +150,10 @@ func TestFollowSleepAndWakeDovecot(t *testing.T) {
 	if err := login1.Export(logind, "/org/freedesktop/login1", "org.freedesktop.login1.Manager"); err != nil {
 		t.Fatal(err)
 	}
-	a := accounts.Account{Name: "work", Protocol: accounts.IMAP, Host: "127.0.0.1", Port: d.IMAPS,
-		Security: accounts.TLS, Username: user, PollInterval: time.Hour}.WithDefaults()
-	store, err := seen.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := poller.NewManager(poller.ManagerOptions{Accounts: []accounts.Account{a}, Store: store,
-		CheckerOptions: func(accounts.Account) *poller.Options {
-			return &poller.Options{RootCAs: d.RootCAs, Password: func(context.Context) (string, error) { return pw, nil }}
-		}})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	snaps := m.Snapshots(ctx)
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
+	r := runManager(t, d, d.Addr(d.IMAPS), user, pw)
+	ctx, snaps := r.ctx, r.snaps
 	followed := make(chan struct{})
-	go func() { defer close(followed); wake.Follow(ctx, slog.New(slog.DiscardHandler), addr, m) }()
+	go func() { defer close(followed); wake.Follow(ctx, slog.New(slog.DiscardHandler), addr, r.m) }()
 
 	waitCount(t, snaps, "0 new at start", 0)
 	released := logind.held(0)
@@ -208,9 +191,6 @@ func TestFollowSleepAndWakeDovecot(t *testing.T) {
 	d.Deliver(t, user, testenv.Message("Bob <bob@example.com>", "after the network came back", "x"))
 	waitCount(t, snaps, "the mail delivered after connected-global", 2)
 
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("Run: %v", err)
-	}
+	r.stop(t)
 	<-followed
 }
