@@ -7,21 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// within runs fn and fails the test if it does not return within 10s.
-func within(t *testing.T, fn func() error) error {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- fn() }()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(10 * time.Second):
-		t.Fatal("no answer within 10s: the read hangs")
-		return nil
-	}
-}
+	"mailsneaker/internal/testenv"
+)
 
 // specialFiles makes, at path, each kind of file MailSneaker must refuse to
 // read, and names what the error must say.
@@ -72,11 +60,11 @@ func TestLoadRefusesSpecialFiles(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "config.toml")
 			tc.make(t, path)
-			err := within(t, func() error { _, err := Load(path); return err })
+			err := testenv.Within(t, 10*time.Second, func() error { _, err := Load(path); return err })
 			if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Load = %v, want an error naming %s and saying %q", err, path, tc.want)
 			}
-			err = within(t, func() error { return AddAccount(path, Account{Name: "x", Protocol: IMAP, Host: "h", Username: "u"}) })
+			err = testenv.Within(t, 10*time.Second, func() error { return AddAccount(path, Account{Name: "x", Protocol: IMAP, Host: "h", Username: "u"}) })
 			if err == nil || !strings.Contains(err.Error(), path) {
 				t.Fatalf("AddAccount = %v, want an error naming %s", err, path)
 			}
@@ -105,11 +93,11 @@ func TestCAFileRefusesSpecialFiles(t *testing.T) {
 			ca := filepath.Join(dir, "ca.pem")
 			tc.make(t, ca)
 			text := "[[account]]\nname = \"w\"\nprotocol = \"imap\"\nhost = \"h\"\nusername = \"u\"\nca_file = \"ca.pem\"\n"
-			err := within(t, func() error { _, err := Parse(filepath.Join(dir, "config.toml"), []byte(text)); return err })
+			err := testenv.Within(t, 10*time.Second, func() error { _, err := Parse(filepath.Join(dir, "config.toml"), []byte(text)); return err })
 			if err == nil || !strings.Contains(err.Error(), ":6: ") || !strings.Contains(err.Error(), ca) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Parse = %v, want a ca_file error on line 6 naming %s and saying %q", err, ca, tc.want)
 			}
-			err = within(t, func() error { _, err := ReadCAFile(ca); return err })
+			err = testenv.Within(t, 10*time.Second, func() error { _, err := ReadCAFile(ca); return err })
 			if err == nil || !strings.Contains(err.Error(), ca) {
 				t.Fatalf("ReadCAFile = %v, want an error naming %s", err, ca)
 			}

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"mailsneaker/internal/testenv"
 )
 
 // seenDirSnapshot records every entry of dir with its type and content, to
@@ -57,21 +59,6 @@ func sameSnapshot(a, b map[string]string) bool {
 		}
 	}
 	return true
-}
-
-// openWithin runs fn and fails the test if it does not return within 10s
-// (the old code hung on a FIFO and read /dev/zero until it ran out of memory).
-func openWithin(t *testing.T, fn func() error) error {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- fn() }()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(10 * time.Second):
-		t.Fatal("no answer within 10s: the read hangs")
-		return nil
-	}
 }
 
 // TestSeenReadErrorIsNotDamage: a seen.db (or .prev) that cannot be read is
@@ -180,7 +167,7 @@ func TestSeenSpecialFilesRefused(t *testing.T) {
 				path := filepath.Join(dir, file)
 				tc.make(t, path)
 				before := seenDirSnapshot(t, dir)
-				err := openWithin(t, func() error { _, err := Open(dir); return err })
+				err := testenv.Within(t, 10*time.Second, func() error { _, err := Open(dir); return err })
 				if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tc.want) {
 					t.Fatalf("Open = %v, want an error naming %s and saying %q", err, path, tc.want)
 				}

@@ -31,3 +31,18 @@ func Eventually(t testing.TB, timeout time.Duration, cond func() bool, format st
 		time.Sleep(PollInterval)
 	}
 }
+
+// Within runs fn and fails the test if it has not returned after timeout:
+// for calls that must answer, not hang (a FIFO, a device, a stuck server).
+func Within(t testing.TB, timeout time.Duration, fn func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(timeout):
+		t.Fatalf("no answer within %s: the call hangs", timeout)
+		return nil
+	}
+}
