@@ -5,6 +5,7 @@ package testenv
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -78,4 +79,25 @@ func GnomeKeyring(t testing.TB, addr string) {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	WaitName(t, Connect(t, addr), "org.freedesktop.secrets", 10*time.Second)
+}
+
+// RuntimeDirBus starts a private bus and makes it reachable only as
+// $XDG_RUNTIME_DIR/bus, the way a systemd user session offers it, with
+// DBUS_SESSION_BUS_ADDRESS unset; it returns the bus's address. It sets the
+// environment, so its test cannot run in parallel.
+func RuntimeDirBus(t *testing.T) string {
+	t.Helper()
+	addr := SessionBus(t, false)
+	path, ok := strings.CutPrefix(strings.Split(addr, ",")[0], "unix:path=")
+	if !ok {
+		t.Skipf("the private bus listens on %q, not on a path", addr)
+	}
+	dir := t.TempDir()
+	if err := os.Symlink(path, filepath.Join(dir, "bus")); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("XDG_RUNTIME_DIR", dir)
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
+	os.Unsetenv("DBUS_SESSION_BUS_ADDRESS")
+	return addr
 }
