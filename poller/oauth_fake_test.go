@@ -190,3 +190,28 @@ func TestOAuthTokenEndpointHangs(t *testing.T) {
 		})
 	}
 }
+
+// FuzzPOP3OAuthLogin feeds the AUTH exchange arbitrary server lines: no
+// panic, no hang (the script ends), and no token in the error.
+func FuzzPOP3OAuthLogin(f *testing.F) {
+	for _, s := range []string{"+ \r\n+OK\r\n", "+ e30=\r\n-ERR no\r\n", "+ !!\r\n", "+\r\n+\r\n+\r\n", "-ERR [SYS/TEMP] later\r\n", "+ eyJzdGF0dXMiOiI0MDEifQ==\r\n+OK\r\n"} {
+		f.Add(s)
+	}
+	const tok = "ya29.FUZZ-token"
+	dir := f.TempDir()
+	file := filepath.Join(dir, "token")
+	if err := os.WriteFile(file, []byte(tok+"\n"), 0o600); err != nil {
+		f.Fatal(err)
+	}
+	a := pop3FakeAccount(accounts.None)
+	a.Auth, a.OAuthCommand = accounts.AuthOAuth2, "cat '"+file+"'"
+	f.Fuzz(func(t *testing.T, server string) {
+		script := "+OK ready\r\n+OK\r\nSASL XOAUTH2\r\n.\r\n" + server
+		fc := &pop3Fake{r: strings.NewReader(script)}
+		o := pop3FakeOptions(func(context.Context, string, string) (net.Conn, error) { return fc, nil })
+		_, err := NewPOP3(a, o).Check(context.Background(), Query{})
+		if err != nil && strings.Contains(err.Error(), tok) {
+			t.Fatalf("the error holds the token: %v", err)
+		}
+	})
+}
