@@ -90,6 +90,10 @@ func (a Account) problems(dir string) []*ConfigError {
 		bad("name", "name %q has spaces around it (remove them)", a.Name)
 	case utf8.RuneCountInString(a.Name) > MaxNameLen:
 		bad("name", "name is %d characters long (use at most %d)", utf8.RuneCountInString(a.Name), MaxNameLen)
+	case strings.HasPrefix(a.Name, ReservedNamePrefix):
+		// The keychain holds an oauth2 account's sign-in as "oauth:<name>";
+		// a password account named so would share that entry.
+		bad("name", "name %q starts with %q, which MailSneaker keeps for sign-ins in the keychain (choose another name)", a.Name, ReservedNamePrefix)
 	}
 	switch a.Protocol {
 	case IMAP, POP3:
@@ -174,6 +178,10 @@ func printableName(name string) string {
 	}
 	return name
 }
+
+// ReservedNamePrefix starts the keychain entries of oauth2 sign-ins
+// ("oauth:<account>"), so no account name may start with it.
+const ReservedNamePrefix = "oauth:"
 
 // Length caps of account fields. A DNS name is at most 253 octets (RFC
 // 1035 section 2.3.4, without the final dot); an address is at most 64

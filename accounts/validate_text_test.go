@@ -38,6 +38,7 @@ func TestParseRejectsHostileText(t *testing.T) {
 		{"name DEL", "name", `"a\u007fb"`, "has a control character (U+007F)"},
 		{"name C1", "name", `"a\u0085b"`, "has a control character (U+0085)"},
 		{"name RLO", "name", `"work\u202egpj.exe"`, "bidirectional control"},
+		{"name oauth prefix", "name", `"oauth:Work"`, "keeps for sign-ins"},
 		{"name LRE", "name", `"a\u202ab"`, "bidirectional control"},
 		{"name RLI", "name", `"a\u2067b"`, "bidirectional control"},
 		{"name PDI", "name", `"a\u2069b"`, "bidirectional control"},

@@ -26,7 +26,7 @@ func (g Grant) GoString() string { return g.String() }
 // KeychainUser is the keychain user under which the refresh token of
 // account is stored (service "mailsneaker"): "oauth:<account>", apart from
 // a password stored under the account's own name.
-func KeychainUser(account string) string { return "oauth:" + account }
+func KeychainUser(account string) string { return accounts.ReservedNamePrefix + account }
 
 // SaveGrant stores g's refresh token in the keychain for account,
 // replacing an older grant. kc may be nil for the default keychain.
