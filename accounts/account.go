@@ -49,7 +49,49 @@ type Account struct {
 	MarkOnServer       bool   // IMAP: Mark all read also sets \Seen on the server
 	OpenCommand        string // optional: run when the user clicks one of its mails
 	URL                string // optional: opened when the user clicks one of its mails
+
+	// Auth is how the account logs in: AuthPassword ("" too) or AuthOAuth2.
+	// The oauth_* keys and sasl_mechanism are for AuthOAuth2 only; package
+	// oauth turns them into an OAuth2 client.
+	Auth              Auth
+	OAuthProvider     string   // "google", "microsoft" or "custom"
+	OAuthClientID     string   // optional where the build has a default for the provider
+	OAuthClientSecret string   // optional; a desktop client's "secret" is not secret
+	OAuthAuthURL      string   // custom only: authorization endpoint
+	OAuthTokenURL     string   // custom only: token endpoint
+	OAuthScopes       []string // custom only; google and microsoft have built-in scopes
+	OAuthCommand      string   // optional: sh -c; first line of stdout is a fresh access token
+	SASLMechanism     SASLMechanism
 }
+
+// Auth is how an account logs in.
+type Auth string
+
+// Auth methods; "" means AuthPassword.
+const (
+	AuthPassword Auth = "password" // LOGIN / USER+PASS with the keychain or password_command
+	AuthOAuth2   Auth = "oauth2"   // SASL XOAUTH2 or OAUTHBEARER with an OAuth2 access token
+)
+
+// OAuth2 reports whether the account logs in with an OAuth2 access token.
+func (a Account) OAuth2() bool { return a.Auth == AuthOAuth2 }
+
+// SASLMechanism is the SASL mechanism of an oauth2 account.
+type SASLMechanism string
+
+// SASL mechanisms; "" means SASLAuto.
+const (
+	SASLAuto        SASLMechanism = "auto"        // what the server advertises, OAUTHBEARER first
+	SASLXOAuth2     SASLMechanism = "xoauth2"     // Google's and Microsoft's XOAUTH2
+	SASLOAuthBearer SASLMechanism = "oauthbearer" // RFC 7628
+)
+
+// OAuth providers with built-in endpoints and scopes, and "custom".
+const (
+	ProviderGoogle    = "google"
+	ProviderMicrosoft = "microsoft"
+	ProviderCustom    = "custom"
+)
 
 // General holds the [general] table of config.toml.
 type General struct {

@@ -58,6 +58,16 @@ type rawAccount struct {
 	MarkOnServer    bool      `toml:"mark_on_server"`
 	OpenCommand     string    `toml:"open_command"`
 	URL             string    `toml:"url"`
+
+	Auth              string   `toml:"auth"`
+	OAuthProvider     string   `toml:"oauth_provider"`
+	OAuthClientID     string   `toml:"oauth_client_id"`
+	OAuthClientSecret string   `toml:"oauth_client_secret"`
+	OAuthAuthURL      string   `toml:"oauth_auth_url"`
+	OAuthTokenURL     string   `toml:"oauth_token_url"`
+	OAuthScopes       []string `toml:"oauth_scopes"`
+	OAuthCommand      string   `toml:"oauth_command"`
+	SASLMechanism     string   `toml:"sasl_mechanism"`
 }
 
 // wantType says what a key holds, for type mismatch messages.
@@ -71,6 +81,8 @@ func wantType(key string) string {
 		return "true or false"
 	case "folders":
 		return `a list of strings, e.g. ["INBOX"]`
+	case "oauth_scopes":
+		return `a list of strings, e.g. ["https://mail.google.com/"]`
 	case "poll_interval", "folder_poll_interval":
 		return `a duration string, e.g. "5m"`
 	case "general":
@@ -184,6 +196,9 @@ func (ra rawAccount) account() (Account, []*ConfigError) {
 		CAFile: ra.CAFile, PasswordCommand: ra.PasswordCommand, CountExisting: ra.CountExisting,
 		MarkOnServer: ra.MarkOnServer,
 		OpenCommand:  ra.OpenCommand, URL: ra.URL,
+		Auth: Auth(ra.Auth), OAuthProvider: ra.OAuthProvider, OAuthClientID: ra.OAuthClientID,
+		OAuthClientSecret: ra.OAuthClientSecret, OAuthAuthURL: ra.OAuthAuthURL, OAuthTokenURL: ra.OAuthTokenURL,
+		OAuthScopes: ra.OAuthScopes, OAuthCommand: ra.OAuthCommand, SASLMechanism: SASLMechanism(ra.SASLMechanism),
 	}
 	if ra.Port != nil {
 		if *ra.Port < 1 || *ra.Port > 65535 {

@@ -28,7 +28,8 @@ var (
 // accountKeyOrder lists the keys of an [[account]] block in the order they are written.
 func accountKeyOrder() []string {
 	return []string{"name", "protocol", "host", "port", "security", "username", "folders",
-		"poll_interval", "max_connections", "folder_poll_interval", "ca_file", "password_command", "count_existing", "mark_on_server", "open_command", "url"}
+		"poll_interval", "max_connections", "folder_poll_interval", "ca_file", "password_command", "count_existing", "mark_on_server", "open_command", "url",
+		"auth", "oauth_provider", "oauth_client_id", "oauth_client_secret", "oauth_auth_url", "oauth_token_url", "oauth_scopes", "oauth_command", "sasl_mechanism"}
 }
 
 // AddAccount appends an [[account]] block for a to the config file at path,
@@ -300,7 +301,7 @@ func tomlValue(a Account, key string) (v string, ok bool) {
 	case "url":
 		return str(a.URL)
 	}
-	return "", false
+	return authTOMLValue(a, key)
 }
 
 // worthWriting reports whether a key that is not in the file yet should be

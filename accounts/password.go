@@ -26,6 +26,12 @@ func Password(ctx context.Context, a Account, kc *Keychain) (string, error) {
 // runPasswordCommand runs command through the shell (ShellCommand: sh -c,
 // or cmd /C on Windows) and returns the first line of its stdout. Errors quote the first line of stderr, never stdout.
 func runPasswordCommand(ctx context.Context, account, command string, timeout time.Duration) (string, error) {
+	return runSecretCommand(ctx, fmt.Sprintf("password_command of account %q", account), "the password", command, timeout)
+}
+
+// runSecretCommand is runPasswordCommand for the command what names, which
+// must print want.
+func runSecretCommand(ctx context.Context, what, want, command string, timeout time.Duration) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
@@ -35,7 +41,6 @@ func runPasswordCommand(ctx context.Context, account, command string, timeout ti
 	// A grandchild that keeps stdout open would make Wait hang past the kill.
 	cmd.WaitDelay = time.Second
 	err := cmd.Run()
-	what := fmt.Sprintf("password_command of account %q", account)
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		if errors.Is(ctxErr, context.DeadlineExceeded) {
 			return "", fmt.Errorf("%s did not finish within %s: check that it does not wait for input: %w", what, timeout, ctxErr)
@@ -55,7 +60,7 @@ func runPasswordCommand(ctx context.Context, account, command string, timeout ti
 	}
 	pw := firstLine(stdout.Bytes())
 	if pw == "" {
-		return "", fmt.Errorf("%s printed nothing on the first line of its output (it must print the password)", what)
+		return "", fmt.Errorf("%s printed nothing on the first line of its output (it must print %s)", what, want)
 	}
 	return pw, nil
 }

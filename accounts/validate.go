@@ -162,6 +162,9 @@ func (a Account) problems(dir string) []*ConfigError {
 			bad("url", "url %q is not allowed (use an http:// or https:// address)", a.URL)
 		}
 	}
+	for _, p := range a.authProblems() {
+		bad(p[0], "%s", p[1])
+	}
 	return ps
 }
 

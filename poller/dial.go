@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"mailsneaker/accounts"
+	"mailsneaker/oauth"
 )
 
 // DefaultTimeout bounds every network read and write, and the dial.
@@ -33,6 +34,10 @@ type Options struct {
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Logger receives debug logs; nil discards them. Secrets are never logged.
 	Logger *slog.Logger
+	// OAuth gives the access tokens of an account with auth = "oauth2"
+	// (share one per account: oauth.Sources); nil means a new
+	// oauth.Source with the default keychain at each login.
+	OAuth *oauth.Source
 }
 
 func (o *Options) timeout() time.Duration {

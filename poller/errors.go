@@ -22,6 +22,7 @@ const (
 	KindAuth                          // login refused
 	KindProtocol                      // the server said something we cannot use
 	KindConfig                        // the account's settings or password source
+	KindSignIn                        // oauth2: the sign-in expired or was revoked; "Sign in again", no retry until the user does
 )
 
 func (k ErrorKind) String() string {
@@ -36,6 +37,8 @@ func (k ErrorKind) String() string {
 		return "protocol"
 	case KindConfig:
 		return "config"
+	case KindSignIn:
+		return "signin"
 	}
 	return fmt.Sprintf("ErrorKind(%d)", int(k))
 }

@@ -37,6 +37,7 @@ type Dovecot struct {
 	POP3S   int            // POP3 over implicit TLS
 
 	greeting string // login_greeting: tells our server from whatever else answers on a port
+	extra    string // appended to dovecot.conf (StartDovecotOAuth)
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -63,7 +64,7 @@ func StartDovecot(t testing.TB) *Dovecot {
 
 // startDovecot is StartDovecot with the port picker as a parameter, so a
 // test can hand it a taken port.
-func startDovecot(t testing.TB, pickPorts func(t testing.TB, n int) []int) *Dovecot {
+func startDovecot(t testing.TB, pickPorts func(t testing.TB, n int) []int, setup ...func(d *Dovecot)) *Dovecot {
 	t.Helper()
 	Need(t, "Dovecot", "dovecot", "doveadm")
 	// Unix socket paths must stay short: not under t.TempDir's long names.
@@ -97,6 +98,9 @@ func startDovecot(t testing.TB, pickPorts func(t testing.TB, n int) []int) *Dove
 	d.RootCAs = cert.Pool
 	if err := os.WriteFile(filepath.Join(dir, "users"), nil, 0o644); err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range setup {
+		f(d)
 	}
 	for attempt := 1; ; attempt++ {
 		ports := pickPorts(t, 4)
@@ -173,7 +177,7 @@ service pop3-login {
   }
 }
 pop3_uidl_format = %%08Xu%%08Xv
-`, D, d.IMAP, d.IMAP, d.IMAPS, d.POP3, d.POP3S, internal, mailUser, d.greeting)
+`, D, d.IMAP, d.IMAP, d.IMAPS, d.POP3, d.POP3S, internal, mailUser, d.greeting) + d.extra
 }
 
 // Start restarts a stopped server on the same ports and waits until our
