@@ -10,7 +10,6 @@ import (
 	"mailsneaker/accounts"
 	"mailsneaker/autoconfig"
 	"mailsneaker/oauth"
-	"mailsneaker/poller"
 )
 
 // "Sign in with Google/Microsoft" on the page.
