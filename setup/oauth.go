@@ -185,12 +185,7 @@ func (s *Server) oauthAccount(w http.ResponseWriter, r *http.Request, v *view, b
 		s.render(w, "details", v)
 		return
 	}
-	kc, err := s.keychain()
-	if err != nil {
-		v.Error = upperFirst(err.Error()) + "."
-		s.render(w, "details", v)
-		return
-	}
+	kc, kerr := s.keychain()
 	// Where the test login gets its access token: the new sign-in, the
 	// stored one of the account being edited (for the same client), or
 	// oauth_command.
@@ -200,7 +195,7 @@ func (s *Server) oauthAccount(w http.ResponseWriter, r *http.Request, v *view, b
 		src = grant.Source(a, s.sourceOptions())
 	case a.OAuthCommand != "":
 		src = oauth.NewSource(a, nil, s.sourceOptions())
-	case f.Edit && base.OAuth2() && sameSignIn(base, a):
+	case f.Edit && base.OAuth2() && sameSignIn(base, a) && kerr == nil:
 		stored := a
 		stored.Name = f.Orig // the grant is stored under the old name until Save
 		src = oauth.NewSource(stored, kc, s.sourceOptions())
@@ -226,6 +221,11 @@ func (s *Server) oauthAccount(w http.ResponseWriter, r *http.Request, v *view, b
 			s.render(w, "details", v)
 			return
 		}
+	}
+	if kerr != nil {
+		v.Error = upperFirst(kerr.Error()) + "."
+		s.render(w, "details", v)
+		return
 	}
 	s.saveOAuth(w, r, v, kc, base, a, grant)
 }
