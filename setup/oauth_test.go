@@ -184,7 +184,11 @@ func TestSignInBadInputs(t *testing.T) {
 		{name: "wrong state", alter: func(q url.Values) { q.Set("state", "forged"+q.Get("state")) }, status: 400,
 			want: "does not belong to a sign-in in progress on this computer (wrong or expired state)"},
 		{name: "no state", alter: func(q url.Values) { q.Del("state") }, status: 400, want: "wrong or expired state"},
-		{name: "error with wrong state", alter: func(q url.Values) { q.Set("state", "forged-state-0123456789"); q.Del("code"); q.Set("error", "access_denied") },
+		{name: "error with wrong state", alter: func(q url.Values) {
+			q.Set("state", "forged-state-0123456789")
+			q.Del("code")
+			q.Set("error", "access_denied")
+		},
 			status: 400, want: "wrong or expired state"},
 		{name: "no code", alter: func(q url.Values) { q.Del("code") }, status: 200, want: "without an authorization code"},
 		{name: "hang", setup: func(p *oauthPage) { p.srv.SetHang(true) }, status: 200, want: "did not answer in time"},
