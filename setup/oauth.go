@@ -15,8 +15,8 @@ import (
 // "Sign in with Google/Microsoft" on the page.
 //
 // The button posts the form; the server starts an oauth.Flow (PKCE S256,
-// random state) and answers with a redirect to the provider's
-// authorization URL, in the same tab: that tab is the system browser the
+// random state) and answers with a page that goes on to the provider's
+// authorization URL (meta refresh, and a link), in the same tab: that tab is the system browser the
 // tray opened through launch.File, so no URL with the state ever goes
 // through an opener's argv. The provider sends the browser back to
 // http://127.0.0.1:PORT/oauth/callback on this server's own listener: a
@@ -75,7 +75,9 @@ func (s *Server) startSignIn(w http.ResponseWriter, r *http.Request, v *view, a 
 	si.form.PwRef = "" // a typed password is not kept for a sign-in
 	s.signins.add(si)
 	s.log.Info("sign-in started", "account", a.Name, "provider", a.OAuthProvider)
-	http.Redirect(w, r, flow.AuthCodeURL(), http.StatusSeeOther)
+	// A page that goes on to the provider, not a redirect: after a form
+	// POST, Chrome holds a redirect to the page's form-action 'self'.
+	s.render(w, "signin-go", &view{Title: "Sign in with " + f.ProviderTitle(), Message: flow.AuthCodeURL(), Final: true})
 }
 
 // handleCallback takes the provider's redirect (GET /oauth/callback,

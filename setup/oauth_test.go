@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"html"
 	"io"
 	"log/slog"
 	"net"
@@ -106,13 +107,20 @@ func (p *oauthPage) signIn(t *testing.T, form url.Values) string {
 		f[k] = v
 	}
 	f.Set("signin", f.Get("login"))
-	resp := p.do("POST", "/account", f, nil)
-	loc := resp.Header.Get("Location")
-	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, p.srv.AuthURL()+"?") {
-		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("Sign in: %s, Location %q\n%s", resp.Status, loc, b)
+	return goesTo(t, p.page("POST", "/account", f), p.srv.AuthURL()+"?")
+}
+
+// goesTo returns the address the "Continue to the sign-in" page sends the
+// browser to, which must start with prefix.
+func goesTo(t *testing.T, page, prefix string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(page, `<meta http-equiv="refresh" content="0;url=`)
+	u, _, _ := strings.Cut(rest, `"`)
+	u = html.UnescapeString(u)
+	if !ok || !strings.HasPrefix(u, prefix) || !strings.Contains(page, `id="signin-go"`) {
+		t.Fatalf("Sign in does not go to %s:\n%s", prefix, page)
 	}
-	return loc
+	return u
 }
 
 // back plays the browser on the provider's redirect to the callback: it
@@ -405,12 +413,11 @@ func TestSignInDetected(t *testing.T) {
 		}
 	}
 	form.Set("oauth_client_id", "123.apps.googleusercontent.com")
-	resp := c.do("POST", "/account", form, nil)
-	loc, _ := url.Parse(resp.Header.Get("Location"))
+	loc, _ := url.Parse(goesTo(t, c.page("POST", "/account", form), "https://accounts.google.com/"))
 	q := loc.Query()
-	if resp.StatusCode != http.StatusSeeOther || loc.Host != "accounts.google.com" || q.Get("client_id") != "123.apps.googleusercontent.com" ||
+	if q.Get("code_challenge_method") != "S256" || q.Get("client_id") != "123.apps.googleusercontent.com" ||
 		q.Get("redirect_uri") != c.origin+oauth.CallbackPath || q.Get("scope") != "https://mail.google.com/" || q.Get("access_type") != "offline" {
-		t.Errorf("Sign in with Google: %s to %s", resp.Status, loc)
+		t.Errorf("Sign in with Google goes to %s", loc)
 	}
 	// "Use a password instead" gives the password field back.
 	form.Del("signin")
