@@ -41,6 +41,11 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// newDebugLogger logs everything, debug included, to b.
+func newDebugLogger(b *syncBuffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
 // mxOnly answers MX lookups from a table and nothing else.
 type mxOnly map[string]string
 
@@ -82,7 +87,7 @@ func newOAuthPage(t *testing.T, sec Secrets, timeout time.Duration) *oauthPage {
 	logs := &syncBuffer{}
 	srv := testenv.StartOAuthServer(t)
 	c, fake, eng := newServer(t, Options{Secrets: sec, Verify: tokenVerify, OAuth: &oauth.FlowOptions{Timeout: timeout},
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		Logger: newDebugLogger(logs)})
 	if sec == nil {
 		sec = fake
 	}
