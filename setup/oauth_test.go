@@ -431,3 +431,81 @@ func TestSignInDetected(t *testing.T) {
 		t.Errorf("Use a password instead:\n%s", html)
 	}
 }
+
+// "Sign in again…" in the tray (Edit with the sign-in problem): the page
+// of the account says what happened and offers the sign-in; signing in
+// and saving replaces the revoked grant, changes no setting, and asks the
+// engine to check the account at once.
+func TestLauncherSignInAgain(t *testing.T) {
+	addr := testenv.SessionBus(t, false)
+	testenv.GnomeKeyring(t, addr)
+	kc := &accounts.Keychain{Service: "mailsneaker-signin-again-test"}
+	srv := testenv.StartOAuthServer(t)
+	cfg := t.TempDir() + "/config.toml"
+	a := accounts.Account{Name: "work", Protocol: accounts.IMAP, Host: "127.0.0.1", Port: 993, Security: accounts.TLS, Username: "ann",
+		Auth: accounts.AuthOAuth2, OAuthProvider: accounts.ProviderCustom, OAuthClientID: srv.ClientID,
+		OAuthAuthURL: srv.AuthURL(), OAuthTokenURL: srv.TokenURL(), OAuthScopes: []string{"mail", "offline_access"}}
+	writeAccount(t, cfg, a)
+	ctx := context.Background()
+	if err := kc.Set(ctx, oauth.KeychainUser("work"), "revoked-refresh-token"); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(cfg)
+	eng := &fakeEngine{}
+	l, opened, _ := recordingLauncher(t, Options{ConfigPath: cfg, Secrets: kc, Engine: eng, Verify: tokenVerify}, false)
+	l.Edit("work", &poller.CheckError{Kind: poller.KindSignIn, Msg: `the sign-in of account "work" has expired or was revoked at 127.0.0.1: sign in again`,
+		Err: &oauth.Error{Kind: oauth.ErrSignInAgain, Msg: "sign in again"}})
+	if len(*opened) != 1 {
+		t.Fatalf("opened %q", *opened)
+	}
+	path, page := openLaunched(t, l, (*opened)[0])
+	if path != "/edit?name=work" {
+		t.Errorf("opened %q", path)
+	}
+	for _, want := range []string{"The last check failed: The sign-in of account &#34;work&#34; has expired or was revoked",
+		`id="signin-button" type="submit" name="signin" value="custom"`, "Sign in again with your provider"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q:\n%s", want, page)
+		}
+	}
+	if strings.Contains(page, `id="password"`) {
+		t.Errorf("the page asks for a password:\n%s", page)
+	}
+	c := &client{t: t, s: l.srv, origin: "http://" + l.srv.host, base: "http://" + l.srv.host + l.srv.prefix}
+	p := &oauthPage{client: c, srv: srv, sec: kc, eng: eng}
+	form := url.Values{"mode": {"edit"}, "orig": {"work"}, "name": {"work"}, "protocol": {"imap"}, "host": {"127.0.0.1"},
+		"port": {"993"}, "security": {"tls"}, "username": {"ann"}, "folders": {"INBOX"},
+		"login": {"custom"}, "oauth_client_id": {hiddenOrInput(t, page, "oauth_client_id")}, "oauth_auth_url": {srv.AuthURL()},
+		"oauth_token_url": {srv.TokenURL()}, "oauth_scopes": {hiddenOrInput(t, page, "oauth_scopes")}}
+	_, signed := p.back(t, srv.Consent(t, p.signIn(t, form), true))
+	if !strings.Contains(signed, `id="signed-in"`) {
+		t.Fatalf("not signed in:\n%s", signed)
+	}
+	form.Set("signref", hiddenValue(t, signed, "signref"))
+	form.Set("action", "save")
+	if got := c.page("POST", "/account", form); !strings.Contains(got, `id="done"`) {
+		t.Fatalf("not saved:\n%s", got)
+	}
+	rt, err := kc.Get(ctx, oauth.KeychainUser("work"))
+	if err != nil || rt == "revoked-refresh-token" {
+		t.Fatalf("the grant was not replaced: %v", err)
+	}
+	after, _ := os.ReadFile(cfg)
+	if string(after) != string(before) {
+		t.Errorf("config changed by a new sign-in:\n%s\nwas:\n%s", after, before)
+	}
+	if got := eng.checked(); len(got) != 1 || got[0] != "work" {
+		t.Errorf("checks asked for: %q, want [work]", got)
+	}
+}
+
+// hiddenOrInput is the value of the field name in html.
+func hiddenOrInput(t *testing.T, html, name string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(html, `name="`+name+`" value="`)
+	v, _, _ := strings.Cut(rest, `"`)
+	if !ok {
+		t.Fatalf("no field %s", name)
+	}
+	return v
+}
