@@ -42,6 +42,7 @@ type Source struct {
 	mu      sync.Mutex
 	tok     *oauth2.Token // access token and expiry; no refresh token
 	refresh string        // a grant not in the keychain (Grant.Source), or a rotated one the keychain refused
+	noKC    bool          // Grant.Source: refresh is all there is
 	dead    [32]byte      // hash of the refresh token the provider called invalid_grant
 }
 
@@ -68,7 +69,7 @@ func NewSource(a accounts.Account, kc *accounts.Keychain, o *SourceOptions) *Sou
 // login before g is saved; it reads and writes no keychain.
 func (g *Grant) Source(a accounts.Account, o *SourceOptions) *Source {
 	s := NewSource(a, nil, o)
-	s.refresh = g.refresh
+	s.refresh, s.noKC = g.refresh, true
 	s.tok = &oauth2.Token{AccessToken: g.access, Expiry: g.expiry}
 	return s
 }
@@ -122,12 +123,16 @@ func (s *Source) Token(ctx context.Context) (string, error) {
 		e := tokenEndpointError(s.a.Name, endpointHost(cfg.Endpoint.TokenURL), err)
 		if errors.Is(e, ErrSignInAgain) {
 			s.dead = sha256.Sum256([]byte(rt))
-			s.refresh = ""
+			if !s.noKC { // a new sign-in will be in the keychain
+				s.refresh = ""
+			}
 		}
 		return "", e
 	}
 	if t.RefreshToken != "" && t.RefreshToken != rt { // rotated (Microsoft does)
-		s.refresh = ""
+		if !s.noKC {
+			s.refresh = ""
+		}
 		if !fromKeychain || s.kc.Set(ctx, KeychainUser(s.a.Name), t.RefreshToken) != nil {
 			s.refresh = t.RefreshToken
 		}

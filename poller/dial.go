@@ -71,6 +71,9 @@ func (o *Options) password(ctx context.Context, a accounts.Account) (string, err
 // own (the channel is buffered) if nobody waits. An account without a
 // password source is refused at once, before any connection.
 func (o *Options) passwordSoon(ctx context.Context, a accounts.Account) (func() (string, error), error) {
+	if a.OAuth2() {
+		return o.tokenSoon(ctx, a)
+	}
 	if o == nil || o.Password == nil {
 		_, err := o.password(ctx, a)
 		return nil, err

@@ -144,15 +144,21 @@ func imapLogin(ctx context.Context, a accounts.Account, o *Options, conn net.Con
 		if err != nil {
 			return fail(err)
 		}
-		log.Debug("imap LOGIN", "user", a.Username)
-		if err := c.Login(a.Username, pw).Wait(); err != nil {
-			// Some servers quote the whole command, password and all, in
-			// their reply; it must not reach the error, the logs or the UI.
-			var ie *imap.Error
-			if !errors.As(err, &ie) {
-				return fail(imapMask(imapNetErr(a, "login", err), pw))
+		if a.OAuth2() {
+			if err := imapOAuthLogin(ctx, a, o, c, caps, pw); err != nil {
+				return fail(err)
 			}
-			return fail(imapMask(imapLoginRefused(a, ie, err), pw))
+		} else {
+			log.Debug("imap LOGIN", "user", a.Username)
+			if err := c.Login(a.Username, pw).Wait(); err != nil {
+				// Some servers quote the whole command, password and all, in
+				// their reply; it must not reach the error, the logs or the UI.
+				var ie *imap.Error
+				if !errors.As(err, &ie) {
+					return fail(imapMask(imapNetErr(a, "login", err), pw))
+				}
+				return fail(imapMask(imapLoginRefused(a, ie, err), pw))
+			}
 		}
 	}
 	s.caps = c.Caps()

@@ -146,7 +146,9 @@ type pop3Session struct {
 	d    *pop3Dialer
 	c    *pop3Conn
 	conn *pop3.Conn
-	pw   string
+	pw   string // the password, or an oauth2 account's access token
+	// capas is the CAPA reply, for the SASL mechanisms of an oauth2 login.
+	capas []byte
 }
 
 // cmd sends a command and reads its reply within budget bytes.
@@ -239,6 +241,7 @@ func (s *pop3Session) capa() error {
 		return s.p.fail(s.ctx, s.d, "CAPA", err, "")
 	}
 	s.p.loginDelay = parseLoginDelay(b)
+	s.capas = b
 	return nil
 }
 
@@ -263,6 +266,9 @@ func parseLoginDelay(capa []byte) time.Duration {
 // login sends USER and PASS; RFC 1939 section 7. (go-pop3's Auth adds a NOOP
 // round trip that tells nothing PASS did not.)
 func (s *pop3Session) login() error {
+	if s.p.a.OAuth2() {
+		return s.oauthLogin()
+	}
 	if _, err := s.cmd(s.p.lim.reply, false, "USER", s.p.a.Username); err != nil {
 		return s.loginFailed(err)
 	}
