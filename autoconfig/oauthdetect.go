@@ -115,3 +115,27 @@ func DetectOAuth(ctx context.Context, email string, o *Options) OAuthDetection {
 	}
 	return OAuthDetection{}
 }
+
+// oauthHome is a consumer domain of each provider, whose entry in the
+// built-in table has the servers of every domain the provider hosts.
+var oauthHome = map[string]string{OAuthGoogle: "gmail.com", OAuthMicrosoft: "outlook.com"}
+
+// OAuthServers are the incoming servers of a domain hosted at provider
+// (found by DetectOAuth from its MX, so the built-in table does not list
+// it): Google Workspace's are Gmail's, Microsoft 365's Outlook.com's, the
+// login being the whole address. nil for another provider or a bad
+// address. It does no I/O.
+func OAuthServers(provider, email string) []Candidate {
+	home := oauthHome[provider]
+	local, domain, err := SplitAddress(email)
+	if home == "" || err != nil {
+		return nil
+	}
+	cs := builtin(local, home)
+	for i := range cs {
+		cs[i].Username = local + "@" + domain
+		cs[i].Source = "built-in list (MX)"
+		cs[i].Hint = ""
+	}
+	return order(cs)
+}

@@ -6,6 +6,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"mailsneaker/accounts"
 )
 
 // mxResolver answers MX lookups from a table (and SRV with nothing);
@@ -109,5 +111,25 @@ func TestDetectOAuthDeadline(t *testing.T) {
 	cancel()
 	if got := DetectOAuth(ctx, "ann@slow.example", &Options{Resolver: res}); got.Provider != "" || !errors.Is(ctx.Err(), context.Canceled) {
 		t.Errorf("cancelled: %+v", got)
+	}
+}
+
+// A domain hosted at Google or Microsoft 365 gets the provider's servers,
+// with the whole address as the login.
+func TestOAuthServers(t *testing.T) {
+	for _, tc := range []struct {
+		provider, host string
+	}{{OAuthGoogle, "imap.gmail.com"}, {OAuthMicrosoft, "outlook.office365.com"}} {
+		cs := OAuthServers(tc.provider, "Cy@Work.example")
+		if len(cs) != 2 || cs[0].Protocol != accounts.IMAP || cs[0].Host != tc.host || cs[0].Port != 993 || cs[0].Security != accounts.TLS ||
+			cs[0].Username != "Cy@work.example" || cs[1].Protocol != accounts.POP3 || cs[1].Port != 995 {
+			t.Errorf("%s: %+v", tc.provider, cs)
+		}
+	}
+	if cs := OAuthServers("custom", "cy@work.example"); cs != nil {
+		t.Errorf("custom: %+v", cs)
+	}
+	if cs := OAuthServers(OAuthGoogle, "not an address"); cs != nil {
+		t.Errorf("bad address: %+v", cs)
 	}
 }

@@ -100,6 +100,9 @@ func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request) {
 		f.PwRef = s.pw.keep(pw)
 	}
 	cands, err := autoconfig.Lookup(r.Context(), f.Email, s.o.Autoconfig)
+	if len(cands) == 0 && f.Detected != "" {
+		cands, err = autoconfig.OAuthServers(f.Detected, f.Email), nil // hosted at Google or Microsoft 365
+	}
 	if err != nil || len(cands) == 0 {
 		s.log.Info("autoconfig found nothing", "domain", domain, "err", err)
 		// A guess to edit rather than an empty form.

@@ -397,6 +397,11 @@ func TestSignInDetected(t *testing.T) {
 	if !strings.Contains(html, "Sign in with Microsoft") || !strings.Contains(html, `name="detected_via" value="MX corp-example.mail.protection.outlook.com"`) {
 		t.Fatalf("MX not detected:\n%s", html)
 	}
+	// Found by its MX, not by autoconfig: Microsoft 365's server, the whole address as login.
+	if !strings.Contains(html, `id="host" name="host" value="outlook.office365.com"`) || !strings.Contains(html, `value="bob@corp.example"`) ||
+		strings.Contains(html, "No settings were found") {
+		t.Errorf("no Microsoft 365 server for a domain hosted there:\n%s", html)
+	}
 	html = c.page("POST", "/lookup", url.Values{"email": {"ann@gmail.com"}, "password": {"app-password"}})
 	if !strings.Contains(html, `id="password"`) || !strings.Contains(html, `id="signin-instead" type="submit" name="signin" value="google"`) {
 		t.Errorf("with a password: no password field, or no sign-in beside it:\n%s", html)
