@@ -13,6 +13,7 @@ import (
 	"os"
 
 	"mailsneaker/accounts"
+	"mailsneaker/oauth"
 	"mailsneaker/poller"
 	"mailsneaker/seen"
 )
@@ -36,6 +37,9 @@ type Env struct {
 	// Options overrides the checker options of an account (tests); nil
 	// means passwords from accounts.Password and default timeouts.
 	Options func(a accounts.Account) *poller.Options
+	// OAuth keeps the access tokens of oauth2 accounts, one source per
+	// account shared by its checkers; nil: a new source per login.
+	OAuth *oauth.Sources
 }
 
 // NewEnv is the env of a real run: the user's config and state paths and
@@ -49,8 +53,9 @@ func NewEnv(stdin io.Reader, stdout, stderr io.Writer, logger *slog.Logger) (*En
 	if err != nil {
 		return nil, err
 	}
+	kc := &accounts.Keychain{}
 	return &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Logger: logger,
-		ConfigPath: cfgPath, StateDir: stateDir, Keychain: &accounts.Keychain{}}, nil
+		ConfigPath: cfgPath, StateDir: stateDir, Keychain: kc, OAuth: &oauth.Sources{KC: kc}}, nil
 }
 
 // CheckerOptions gives the checker options of a: its password from the
@@ -59,10 +64,17 @@ func (e *Env) CheckerOptions(a accounts.Account) *poller.Options {
 	if e.Options != nil {
 		return e.Options(a)
 	}
-	return &poller.Options{
+	o := &poller.Options{
 		Password: func(ctx context.Context) (string, error) { return accounts.Password(ctx, a, e.Keychain) },
 		Logger:   e.Logger, // the checkers name the account on their lines
 	}
+	if a.OAuth2() {
+		o.OAuth = oauth.NewSource(a, e.Keychain, nil)
+		if e.OAuth != nil {
+			o.OAuth = e.OAuth.For(a)
+		}
+	}
+	return o
 }
 
 // loadConfig reads the config; a missing file is an empty config with a hint.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -13,6 +14,11 @@ import (
 	"mailsneaker/accounts"
 	"mailsneaker/oauth"
 )
+
+// signInWait is the wait after a KindSignIn error: only the user can fix
+// it, and a sign-in pokes the account (CheckNow), so the retry is a
+// fallback for a sign-in made by another process.
+const signInWait = time.Hour
 
 // tokenSource is the account's oauth.Source: Options.OAuth, or a new one
 // with the default keychain.

@@ -71,6 +71,9 @@ func (m *Manager) loop(ctx context.Context, st *state, as *acctState) {
 		if err != nil {
 			fails++
 			wait = max(backoff(m.o.BackoffMin, m.o.BackoffMax, fails), minPoll(as))
+			if KindOf(err) == KindSignIn {
+				wait = max(wait, signInWait) // until the user signs in (CheckNow pokes)
+			}
 			r.retry = r.at.Add(wait)
 		}
 		select {

@@ -41,6 +41,7 @@ type OAuthServer struct {
 	codes     map[string]authRequest // code → request
 	refresh   map[string]string      // refresh token → user; revoked ones are gone
 	refreshes int
+	issued    []string // every token handed out, for leak checks
 	exchanges int
 	hung      chan struct{} // closed on Close: ends hanging token requests
 }
@@ -89,6 +90,13 @@ func (s *OAuthServer) SetHang(on bool) { s.mu.Lock(); s.hang = on; s.mu.Unlock()
 // SetGarbage makes the token endpoint answer 200 with a body that is not JSON.
 func (s *OAuthServer) SetGarbage(on bool) { s.mu.Lock(); s.garbage = on; s.mu.Unlock() }
 
+// Issued lists every access and refresh token the server handed out.
+func (s *OAuthServer) Issued() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.issued)
+}
+
 // RevokeAll revokes every refresh token: refreshing gives invalid_grant.
 func (s *OAuthServer) RevokeAll() { s.mu.Lock(); clear(s.refresh); s.mu.Unlock() }
 
@@ -110,6 +118,7 @@ func (s *OAuthServer) RefreshToken(user string) string {
 	rt := randomString()
 	s.mu.Lock()
 	s.refresh[rt] = user
+	s.issued = append(s.issued, rt)
 	s.mu.Unlock()
 	return rt
 }
@@ -314,13 +323,16 @@ func (s *OAuthServer) token(w http.ResponseWriter, r *http.Request) {
 		fail("unsupported_grant_type", "")
 		return
 	}
-	resp := map[string]any{"access_token": s.AccessToken(user, lifetime), "token_type": "Bearer", "expires_in": int(lifetime.Seconds())}
+	access := s.AccessToken(user, lifetime)
+	resp := map[string]any{"access_token": access, "token_type": "Bearer", "expires_in": int(lifetime.Seconds())}
+	s.mu.Lock()
+	s.issued = append(s.issued, access)
 	if newRefresh != "" {
-		s.mu.Lock()
 		s.refresh[newRefresh] = user
-		s.mu.Unlock()
+		s.issued = append(s.issued, newRefresh)
 		resp["refresh_token"] = newRefresh
 	}
+	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	json.NewEncoder(w).Encode(resp)
