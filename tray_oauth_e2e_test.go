@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -159,9 +160,13 @@ oauth_scopes = ["mail", "offline_access"]
 	if _, counts := c.check(0); counts["work"] != 2 {
 		t.Errorf("mailsneaker check counts %v, want work: 2", counts)
 	}
-	for _, tok := range []string{first, rt} {
-		if strings.Contains(tray.stderr.String(), tok) {
-			t.Error("the tray's output holds a refresh token")
+	// Access tokens are JWTs here: they start with eyJ (`{"`).
+	cfgRaw, _ := os.ReadFile(c.config)
+	for what, text := range map[string]string{"the tray's output": tray.stderr.String(), "config.toml": string(cfgRaw)} {
+		for _, tok := range []string{first, rt, "eyJ"} {
+			if strings.Contains(text, tok) {
+				t.Errorf("%s holds a token", what)
+			}
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package setup
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -116,8 +117,14 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 // lost answers a redirect that does not lead into the session: a page of
 // its own, with no link into the session and no stylesheet.
 func (s *Server) lost(w http.ResponseWriter, msg string) {
+	var b bytes.Buffer
+	if err := s.pages.t.ExecuteTemplate(&b, "signin-lost", &view{Title: "Sign-in not accepted", Error: msg, Final: true}); err != nil {
+		http.Error(w, msg, http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(http.StatusBadRequest)
-	s.render(w, "signin-lost", &view{Title: "Sign-in not accepted", Error: msg, Final: true})
+	w.Write(b.Bytes())
 }
 
 // handleSignedIn shows the outcome of a sign-in: the form as it was, with
@@ -286,6 +293,9 @@ func (s *Server) saveOAuth(w http.ResponseWriter, r *http.Request, v *view, kc *
 	if f.Edit && !base.OAuth2() {
 		// The account signed in with a password before: it is not used now.
 		s.o.Secrets.Delete(ctx, f.Orig)
+	}
+	if renamed && grant != nil {
+		s.dropGrant(ctx, base, f.Orig) // the new grant is under the new name
 	}
 	s.signins.forget(f.SignRef)
 	s.noteProblem(f.Orig, nil)

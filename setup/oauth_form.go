@@ -31,9 +31,13 @@ type oauthForm struct {
 // parseOAuthForm reads the sign-in fields of r.
 func parseOAuthForm(r *http.Request) oauthForm {
 	v := func(k string) string { return strings.TrimSpace(r.PostForm.Get(k)) }
-	return oauthForm{Login: v("login"), Detected: v("detected"), DetectedVia: v("detected_via"),
+	o := oauthForm{Login: v("login"), Detected: v("detected"), DetectedVia: v("detected_via"),
 		ClientID: v("oauth_client_id"), ClientSecret: v("oauth_client_secret"), AuthURL: v("oauth_auth_url"),
 		TokenURL: v("oauth_token_url"), ScopesText: v("oauth_scopes"), SignRef: v("signref")}
+	if o.Detected != accounts.ProviderGoogle && o.Detected != accounts.ProviderMicrosoft {
+		o.Detected, o.DetectedVia = "", ""
+	}
+	return o
 }
 
 // OAuth reports whether the form signs in with OAuth2.

@@ -139,6 +139,10 @@ func (p *oauthPage) back(t *testing.T, redirect *url.URL) (int, string) {
 	resp := p.do("GET", redirect.String(), nil, nil)
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusSeeOther {
+		// Its own page: with nosniff, anything but text/html shows as text.
+		if ct := resp.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+			t.Errorf("the callback's page has Content-Type %q", ct)
+		}
 		return resp.StatusCode, string(b)
 	}
 	loc := resp.Header.Get("Location")
