@@ -518,3 +518,44 @@ func hiddenOrInput(t *testing.T, html, name string) string {
 	}
 	return v
 }
+
+// Renaming an account that signs in moves its grant: without a new
+// sign-in the stored one goes to the new name; with one, the new grant is
+// stored under the new name and none is left under the old.
+func TestSignInRename(t *testing.T) {
+	addr := testenv.SessionBus(t, false)
+	testenv.GnomeKeyring(t, addr)
+	kc := &accounts.Keychain{Service: "mailsneaker-signin-rename-test"}
+	ctx := context.Background()
+	for _, newSignIn := range []bool{false, true} {
+		p := newOAuthPage(t, kc, 5*time.Second)
+		a := accounts.Account{Name: "work", Protocol: accounts.IMAP, Host: "127.0.0.1", Port: 993, Security: accounts.TLS, Username: "ann",
+			Auth: accounts.AuthOAuth2, OAuthProvider: accounts.ProviderCustom, OAuthClientID: p.srv.ClientID,
+			OAuthAuthURL: p.srv.AuthURL(), OAuthTokenURL: p.srv.TokenURL(), OAuthScopes: []string{"mail", "offline_access"}}
+		writeAccount(t, p.s.path, a)
+		old := p.srv.RefreshToken("ann")
+		if err := kc.Set(ctx, oauth.KeychainUser("work"), old); err != nil {
+			t.Fatal(err)
+		}
+		form := p.form("mail offline_access")
+		form.Set("mode", "edit")
+		form.Set("orig", "work")
+		form.Set("name", "home")
+		if newSignIn {
+			_, signed := p.back(t, p.srv.Consent(t, p.signIn(t, form), true))
+			form.Set("signref", hiddenValue(t, signed, "signref"))
+		}
+		form.Set("action", "save")
+		if got := p.page("POST", "/account", form); !strings.Contains(got, `id="done"`) {
+			t.Fatalf("new sign-in %v: not saved:\n%s", newSignIn, got)
+		}
+		rt, err := kc.Get(ctx, oauth.KeychainUser("home"))
+		if err != nil || (rt == old) == newSignIn {
+			t.Errorf("new sign-in %v: grant under the new name: same as the old %v, %v", newSignIn, rt == old, err)
+		}
+		if _, err := kc.Get(ctx, oauth.KeychainUser("work")); err == nil {
+			t.Errorf("new sign-in %v: a grant is left under the old name", newSignIn)
+		}
+		kc.Delete(ctx, oauth.KeychainUser("home"))
+	}
+}
