@@ -28,7 +28,7 @@ import (
 // records the file it is given); signing in there through the provider's
 // consent and saving brings the account back, its mail counted, without a
 // restart; `mailsneaker check` counts it too. No token is in the tray's
-// argv or output.
+// argv, environment or debug log, nor in config.toml.
 func TestTraySignInAgain(t *testing.T) {
 	srv := testenv.StartOAuthServer(t)
 	// Shorter than the renewal margin: every login asks the token
@@ -71,7 +71,7 @@ oauth_scopes = ["mail", "offline_access"]
 		t.Fatal(err)
 	}
 
-	tray := startTray(t, c)
+	tray := startTray(t, c, "-v") // debug logs: the page's and the poller's too
 	item := h.WaitItem(t, tray.exited)
 	item.WaitMenu(t, "the account's mail", func(m trayhost.Menu) bool { return len(m.Under("work — 2 new")) > 0 && whole(m) })
 
@@ -151,6 +151,15 @@ oauth_scopes = ["mail", "offline_access"]
 		t.Fatal("the tray restarted")
 	default:
 	}
+	// What another user could read of the running tray.
+	var proc []string
+	for _, f := range []string{"cmdline", "environ"} {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", tray.cmd.Process.Pid, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		proc = append(proc, string(b))
+	}
 	tray.stop(t)
 
 	rt, err := kc.Get(context.Background(), oauth.KeychainUser("work"))
@@ -162,7 +171,8 @@ oauth_scopes = ["mail", "offline_access"]
 	}
 	// Access tokens are JWTs here: they start with eyJ (`{"`).
 	cfgRaw, _ := os.ReadFile(c.config)
-	for what, text := range map[string]string{"the tray's output": tray.stderr.String(), "config.toml": string(cfgRaw)} {
+	for what, text := range map[string]string{"the tray's debug log": tray.stderr.String(), "config.toml": string(cfgRaw),
+		"the tray's command line": proc[0], "the tray's environment": proc[1]} {
 		for _, tok := range []string{first, rt, "eyJ"} {
 			if strings.Contains(text, tok) {
 				t.Errorf("%s holds a token", what)
