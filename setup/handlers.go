@@ -84,10 +84,12 @@ func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request) {
 	pw, havePW := s.formPassword(r)
 	v := &view{Title: "Add a mail account", Form: f}
 	_, domain, err := autoconfig.SplitAddress(f.Email)
+	// Google and Microsoft take a sign-in in place of the password (oauth.go).
+	signIn := err == nil && s.detect(r.Context(), f, havePW)
 	switch {
 	case err != nil:
 		v.Error = upperFirst(err.Error()) + "."
-	case !s.detect(r.Context(), f, havePW) && !havePW:
+	case !havePW && !signIn:
 		v.Error = "Type the password of the account."
 	}
 	if v.Error != "" {
