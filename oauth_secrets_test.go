@@ -86,6 +86,16 @@ oauth_scopes = ["mail", "offline_access"]
 		t.Fatalf("check after revocation: exit %d, want 1 and 'sign in again' twice\n%s%s", code, out, errOut)
 	}
 
+	// account remove deletes the sign-in from the keychain too.
+	if out, errOut, code := run("account", "remove", "pop"); code != 0 || errOut != "" {
+		t.Fatalf("account remove: exit %d\n%s%s", code, out, errOut)
+	}
+	lookup := exec.Command("secret-tool", "lookup", "service", "mailsneaker", "username", "oauth:pop")
+	lookup.Env = c.env
+	if out, err := lookup.Output(); err == nil || len(out) > 0 {
+		t.Errorf("the grant of a removed account is still in the keychain (secret-tool lookup: %v, %d bytes)", err, len(out))
+	}
+
 	tokens := as.Issued()
 	if len(tokens) < 4 {
 		t.Fatalf("only %d tokens issued", len(tokens))

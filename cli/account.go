@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"mailsneaker/accounts"
+	"mailsneaker/oauth"
 	"mailsneaker/poller"
 	"mailsneaker/seen"
 )
@@ -193,6 +194,11 @@ func accountRemove(ctx context.Context, e *Env, args []string) int {
 	if a.PasswordCommand == "" {
 		if err := e.Keychain.Delete(ctx, name); err != nil && !errors.Is(err, accounts.ErrNoPassword) {
 			fmt.Fprintf(e.Stderr, "warning: the keychain entry of %q was not deleted: %v\n", name, err)
+		}
+	}
+	if a.OAuth2() {
+		if err := oauth.DeleteGrant(ctx, e.Keychain, name); err != nil {
+			fmt.Fprintf(e.Stderr, "warning: the sign-in of %q was not deleted from the keychain: %v\n", name, err)
 		}
 	}
 	if store, err := seen.Open(e.StateDir); err == nil {

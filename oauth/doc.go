@@ -35,6 +35,8 @@
 // access_denied, invalid_scope and a token endpoint that hangs (bounded by
 // FlowOptions.Timeout) or answers garbage each give an *Error with a clear
 // message and an errors.Is kind (ErrAccessDenied, ErrWrongState, ...).
+// To test the login before saving, give the checker the grant's own
+// token source: poller.Options{OAuth: g.Source(acct, nil)}.
 // [Flow.State] tells flows apart when several are open. "Sign in again" is
 // the same flow for an existing account; SaveGrant replaces the old grant.
 //

@@ -221,3 +221,22 @@ func TestOAuthCommandSource(t *testing.T) {
 		t.Fatalf("failing command: %v", err)
 	}
 }
+
+func TestSourcesShareOnePerAccount(t *testing.T) {
+	var ss Sources
+	a := accounts.Account{Name: "m", Username: "me", Auth: accounts.AuthOAuth2, OAuthProvider: accounts.ProviderMicrosoft}
+	s1 := ss.For(a)
+	if ss.For(a) != s1 {
+		t.Fatal("a second checker of the account got its own source")
+	}
+	b := a
+	b.Username = "someone-else"
+	if ss.For(b) == s1 {
+		t.Fatal("another user kept the old source (and its access token)")
+	}
+	c := b
+	c.OAuthClientID = "other"
+	if ss.For(c) == ss.For(b) {
+		t.Fatal("another client kept the old source")
+	}
+}

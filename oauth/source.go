@@ -19,7 +19,8 @@ const DefaultMargin = 2 * time.Minute
 
 // SourceOptions tune a Source. A nil *SourceOptions is the zero value.
 type SourceOptions struct {
-	// Timeout bounds a refresh and an oauth_command; 0 means DefaultTimeout.
+	// Timeout bounds a refresh; 0 means DefaultTimeout. (An oauth_command
+	// has accounts.PasswordCommandTimeout.)
 	Timeout time.Duration
 	// Margin renews the access token this long before it expires; 0
 	// means DefaultMargin.
@@ -189,7 +190,7 @@ func sameOAuth(a, b accounts.Account) bool {
 			return false
 		}
 	}
-	return a.Auth == b.Auth && a.OAuthProvider == b.OAuthProvider && a.OAuthClientID == b.OAuthClientID &&
+	return a.Auth == b.Auth && a.Username == b.Username && a.OAuthProvider == b.OAuthProvider && a.OAuthClientID == b.OAuthClientID &&
 		a.OAuthClientSecret == b.OAuthClientSecret && a.OAuthAuthURL == b.OAuthAuthURL &&
 		a.OAuthTokenURL == b.OAuthTokenURL && a.OAuthCommand == b.OAuthCommand
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/base64"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"mailsneaker/accounts"
+	"mailsneaker/internal/testenv"
+	"mailsneaker/oauth"
 )
 
 // withTokenFile makes a an oauth2 account whose oauth_command prints tok
@@ -152,4 +155,63 @@ func TestIMAPOAuthFailedAuthenticateClosesConnection(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the connection stayed open after the failed AUTHENTICATE")
 	}
+}
+
+// TestOAuthTokenEndpointHangs: a token endpoint that does not answer is a
+// KindNetwork error within the source's deadline, and no connection to the
+// mail server is opened without a token.
+func TestOAuthTokenEndpointHangs(t *testing.T) {
+	as := testenv.StartOAuthServer(t)
+	for _, proto := range []accounts.Protocol{accounts.IMAP, accounts.POP3} {
+		t.Run(string(proto), func(t *testing.T) {
+			a := accounts.Account{Name: "slow", Protocol: proto, Host: "127.0.0.1", Port: 1, Security: accounts.TLS, Username: "u",
+				Auth: accounts.AuthOAuth2, OAuthProvider: accounts.ProviderCustom, OAuthClientID: as.ClientID,
+				OAuthAuthURL: as.AuthURL(), OAuthTokenURL: as.TokenURL(), OAuthScopes: []string{"mail"}}.WithDefaults()
+			f, err := oauth.NewFlow(a, "http://127.0.0.1:1"+oauth.CallbackPath, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, err := f.Finish(context.Background(), as.Consent(t, f.AuthCodeURL(), true).Query())
+			if err != nil {
+				t.Fatal(err)
+			}
+			src := g.Source(a, &oauth.SourceOptions{Timeout: 300 * time.Millisecond, Now: func() time.Time { return time.Now().Add(2 * time.Hour) }})
+			as.SetHang(true)
+			defer as.SetHang(false)
+			dialed := false
+			o := &Options{OAuth: src, Timeout: time.Second, Dial: func(context.Context, string, string) (net.Conn, error) {
+				dialed = true
+				return nil, errors.New("no dial expected")
+			}}
+			err = testenv.Within(t, 10*time.Second, func() error { _, err := check(t, a, o); return err })
+			if KindOf(err) != KindNetwork || !strings.Contains(err.Error(), "did not answer in time") || dialed {
+				t.Fatalf("check = %v (kind %s, dialed %v), want KindNetwork without a dial", err, KindOf(err), dialed)
+			}
+		})
+	}
+}
+
+// FuzzPOP3OAuthLogin feeds the AUTH exchange arbitrary server lines: no
+// panic, no hang (the script ends), and no token in the error.
+func FuzzPOP3OAuthLogin(f *testing.F) {
+	for _, s := range []string{"+ \r\n+OK\r\n", "+ e30=\r\n-ERR no\r\n", "+ !!\r\n", "+\r\n+\r\n+\r\n", "-ERR [SYS/TEMP] later\r\n", "+ eyJzdGF0dXMiOiI0MDEifQ==\r\n+OK\r\n"} {
+		f.Add(s)
+	}
+	const tok = "ya29.FUZZ-token"
+	dir := f.TempDir()
+	file := filepath.Join(dir, "token")
+	if err := os.WriteFile(file, []byte(tok+"\n"), 0o600); err != nil {
+		f.Fatal(err)
+	}
+	a := pop3FakeAccount(accounts.None)
+	a.Auth, a.OAuthCommand = accounts.AuthOAuth2, "cat '"+file+"'"
+	f.Fuzz(func(t *testing.T, server string) {
+		script := "+OK ready\r\n+OK\r\nSASL XOAUTH2\r\n.\r\n" + server
+		fc := &pop3Fake{r: strings.NewReader(script)}
+		o := pop3FakeOptions(func(context.Context, string, string) (net.Conn, error) { return fc, nil })
+		_, err := NewPOP3(a, o).Check(context.Background(), Query{})
+		if err != nil && strings.Contains(err.Error(), tok) {
+			t.Fatalf("the error holds the token: %v", err)
+		}
+	})
 }

@@ -66,13 +66,13 @@ func tokenRefused(a accounts.Account, o *Options, tok, mech string, said error) 
 	if a.OAuthCommand == "" {
 		o.tokenSource(a).Invalidate(tok)
 	}
-	where := "signed in with " + a.OAuthProvider
+	msg := fmt.Sprintf("login refused by %s (%s): the access token was not accepted for user %q; ", a.Host, mech, a.Username)
 	if a.OAuthCommand != "" {
-		where = "from oauth_command"
+		msg += "check that oauth_command prints a fresh access token for this user and server"
+	} else {
+		msg += "it is renewed at the next try; if this goes on, sign in again"
 	}
-	return &CheckError{Kind: KindAuth,
-		Msg: fmt.Sprintf("login refused by %s (%s): the access token (%s) was not accepted for user %q; it is renewed at the next try, and if this goes on sign in again", a.Host, mech, where, a.Username),
-		Err: said}
+	return &CheckError{Kind: KindAuth, Msg: msg, Err: said}
 }
 
 // imapOAuthLogin logs in with AUTHENTICATE (RFC 9051 section 6.2.2) and
