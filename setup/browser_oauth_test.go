@@ -18,7 +18,8 @@ import (
 
 // TestBrowserSignIn: in headless Chromium, Add account → the manual
 // settings of an account at a provider of its own (the fake authorization
-// server) → Sign in → the provider's consent page → Allow → back on the
+// server) → Sign in → the provider's consent page → Deny → back on the page,
+// which says so → Sign in → Allow → back on the
 // page, "Signed in" → Test connection → Save. Then the poller, with the
 // grant from the keychain, counts the mail on a Dovecot that takes only
 // OAuth2 tokens from that provider (its oauth2 passdb). No token, code or
@@ -88,6 +89,16 @@ func TestBrowserSignIn(t *testing.T) {
 	loc, err := chromedp.Run(ctx, chromedp.Location())
 	if err != nil || !strings.HasPrefix(loc, srv.AuthURL()+"?") {
 		t.Fatalf("consent page at %q, %v", loc, err)
+	}
+	// Deny first: back on the page, which says so and offers the sign-in again.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("deny")), chromedp.WaitVisible(chromedp.ID("error"))); err != nil {
+		t.Fatalf("back from Deny: %v\n%s", err, html())
+	}
+	if got, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("error"))); !strings.Contains(got, "Access was denied at 127.0.0.1") {
+		t.Errorf("after Deny the page says %q", got)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("signin-button")), chromedp.WaitVisible(chromedp.ID("allow"))); err != nil {
+		t.Fatalf("sign in again: %v\n%s", err, html())
 	}
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("allow")), chromedp.WaitVisible(chromedp.ID("signed-in"))); err != nil {
 		t.Fatalf("back from the consent page: %v\n%s", err, html())

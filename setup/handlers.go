@@ -58,6 +58,7 @@ type view struct {
 	Problem      *problemView // what the last check of the account being edited said
 	Focus        string       // the id of the field the page opens with the cursor in
 	SignedIn     string       // "Signed in with Google as …": a sign-in waits for Save
+	SignInURL    string       // the provider's authorization URL the sign-in goes on to
 }
 
 // candidateButton is another server autoconfig found.

@@ -78,7 +78,7 @@ func (s *Server) startSignIn(w http.ResponseWriter, r *http.Request, v *view, a 
 	s.log.Info("sign-in started", "account", a.Name, "provider", a.OAuthProvider)
 	// A page that goes on to the provider, not a redirect: after a form
 	// POST, Chrome holds a redirect to the page's form-action 'self'.
-	s.render(w, "signin-go", &view{Title: "Sign in with " + f.ProviderTitle(), Message: flow.AuthCodeURL(), Final: true})
+	s.render(w, "signin-go", &view{Title: "Sign in with " + f.ProviderTitle(), SignInURL: flow.AuthCodeURL(), Final: true})
 }
 
 // handleCallback takes the provider's redirect (GET /oauth/callback,
