@@ -32,6 +32,7 @@ type form struct {
 	Hint            string // from autoconfig
 	Source          string // where the settings came from
 	PwRef           string // reference to the kept password; set when rendering
+	oauthForm              // how it logs in: password or "Sign in with …" (oauth_form.go)
 }
 
 // parseForm reads the account form of r.
@@ -42,6 +43,7 @@ func parseForm(r *http.Request) *form {
 		Protocol: v("protocol"), Host: v("host"), Port: v("port"), Security: v("security"), Username: v("username"),
 		Folders: r.PostForm["folder"], Known: r.PostForm["known"], FoldersText: v("folders"),
 		CAFile: v("ca_file"), PasswordCommand: v("password_command"), Hint: v("hint"), Source: v("source"),
+		oauthForm: parseOAuthForm(r),
 	}
 }
 
@@ -88,6 +90,7 @@ func (f *form) account(base accounts.Account) (accounts.Account, []string) {
 	}
 	a.CAFile = f.CAFile
 	a.PasswordCommand = f.PasswordCommand
+	f.applyOAuth(&a, base)
 	if err := a.Validate(); err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			_, msg, ok := strings.Cut(line, ": ") // drop the `account "x":` prefix
@@ -112,6 +115,7 @@ func formFor(a accounts.Account) *form {
 	}
 	f.FoldersText = strings.Join(a.Folders, ", ")
 	f.Folders = a.Folders
+	f.oauthForm = oauthFormFor(a)
 	return f
 }
 

@@ -27,6 +27,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /remove", s.handleRemove)
 	mux.HandleFunc("POST /cancel", s.handleCancel)
 	mux.HandleFunc("GET /style.css", s.handleCSS)
+	mux.HandleFunc("GET /signedin", s.handleSignedIn)
 	return mux
 }
 
@@ -56,6 +57,8 @@ type view struct {
 	ConfigPath   string
 	Problem      *problemView // what the last check of the account being edited said
 	Focus        string       // the id of the field the page opens with the cursor in
+	SignedIn     string       // "Signed in with Google as …": a sign-in waits for Save
+	SignInURL    string       // the provider's authorization URL the sign-in goes on to
 }
 
 // candidateButton is another server autoconfig found.
@@ -82,10 +85,12 @@ func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request) {
 	pw, havePW := s.formPassword(r)
 	v := &view{Title: "Add a mail account", Form: f}
 	_, domain, err := autoconfig.SplitAddress(f.Email)
+	// Google and Microsoft take a sign-in in place of the password (oauth.go).
+	signIn := err == nil && s.detect(r.Context(), f, havePW)
 	switch {
 	case err != nil:
 		v.Error = upperFirst(err.Error()) + "."
-	case !havePW:
+	case !havePW && !signIn:
 		v.Error = "Type the password of the account."
 	}
 	if v.Error != "" {
@@ -94,8 +99,13 @@ func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request) {
 	}
 	f.Email = strings.TrimSpace(f.Email)
 	f.Name = f.Email
-	f.PwRef = s.pw.keep(pw)
+	if havePW {
+		f.PwRef = s.pw.keep(pw)
+	}
 	cands, err := autoconfig.Lookup(r.Context(), f.Email, s.o.Autoconfig)
+	if len(cands) == 0 && f.Detected != "" {
+		cands, err = autoconfig.OAuthServers(f.Detected, f.Email), nil // hosted at Google or Microsoft 365
+	}
 	if err != nil || len(cands) == 0 {
 		s.log.Info("autoconfig found nothing", "domain", domain, "err", err)
 		// A guess to edit rather than an empty form.
@@ -141,6 +151,16 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 		s.render(w, "details", v)
 		return
 	}
+	if r.PostForm.Get("usepassword") != "" {
+		f.Login = "password"
+		keep()
+		s.render(w, "details", v)
+		return
+	}
+	signin := r.PostForm.Get("signin")
+	if signin != "" {
+		f.Login = signin
+	}
 	base, err := s.baseAccount(f)
 	if err != nil {
 		v.Error = err.Error()
@@ -156,6 +176,14 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	action := r.PostForm.Get("action")
+	if signin != "" {
+		s.startSignIn(w, r, v, a)
+		return
+	}
+	if a.OAuth2() {
+		s.oauthAccount(w, r, v, base, a, action)
+		return
+	}
 	switch action {
 	case "test", "folders", "save":
 		res, folders := s.test(r.Context(), f, base, a, pw, havePW, action != "save")
@@ -247,9 +275,14 @@ func (s *Server) test(ctx context.Context, f *form, base, a accounts.Account, pw
 	if err != nil {
 		return &result{Msg: upperFirst(err.Error()) + "."}, nil
 	}
+	return s.verify(ctx, a, s.pollerOptions(src), folders)
+}
+
+// verify logs in to a with o once; with folders set it also lists the
+// IMAP folders.
+func (s *Server) verify(ctx context.Context, a accounts.Account, o *poller.Options, folders bool) (*result, []string) {
 	ctx, cancel := context.WithTimeout(ctx, s.o.CheckTimeout)
 	defer cancel()
-	o := s.pollerOptions(src)
 	a = a.WithDefaults()
 	in, err := s.o.Verify(ctx, a, o)
 	if err != nil {
@@ -367,6 +400,9 @@ func (s *Server) save(w http.ResponseWriter, r *http.Request, v *view, base, a a
 		// The old entry is no longer used; a missing one is fine.
 		s.o.Secrets.Delete(ctx, f.Orig)
 	}
+	if f.Edit {
+		s.dropGrant(ctx, base, f.Orig) // it signed in before
+	}
 	s.noteProblem(f.Orig, nil)
 	s.tellEngine(ctx)
 	if f.Edit {
@@ -451,6 +487,7 @@ func (s *Server) handleRemove(w http.ResponseWriter, r *http.Request) {
 		} else {
 			v.Message = fmt.Sprintf("The account %q is removed, with its password.", name)
 		}
+		s.removeGrant(r.Context(), name)
 		s.tellEngine(r.Context())
 		s.log.Info("account removed", "account", name)
 	}

@@ -26,6 +26,7 @@ import (
 
 	"mailsneaker/accounts"
 	"mailsneaker/autoconfig"
+	"mailsneaker/oauth"
 	"mailsneaker/poller"
 )
 
@@ -80,6 +81,9 @@ type Options struct {
 	CheckTimeout time.Duration
 	// Logger receives what the page did (never a password); nil discards.
 	Logger *slog.Logger
+	// OAuth tunes "Sign in with …" (the code exchange's timeout and HTTP
+	// client); nil means oauth's defaults.
+	OAuth *oauth.FlowOptions
 }
 
 // Server is a running setup page.
@@ -107,6 +111,7 @@ type Server struct {
 	// What the tray said was wrong with an account, by name, for its
 	// edit page (problem.go); guarded by lmu.
 	problems map[string]*poller.CheckError
+	signins  *signIns // "Sign in with …" (oauth.go)
 }
 
 // Start listens on a random port of 127.0.0.1 and serves the setup page
@@ -159,6 +164,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		launches: map[string]*launchTicket{}, launchTTL: LaunchTTL, now: time.Now,
 		problems: map[string]*poller.CheckError{},
 	}
+	s.signins = &signIns{now: s.now}
 	s.srv = &http.Server{
 		Handler:           s.guard(s.routes()),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -212,6 +218,7 @@ func (s *Server) stop(reason string) {
 				s.srv.Close()
 			}
 			s.pw.clear()
+			s.signins.clear()
 			s.dropLaunches()
 			s.log.Info("setup page stopped", "reason", reason)
 			close(s.done)
@@ -247,6 +254,10 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		}
 		if tok, ok := strings.CutPrefix(r.URL.Path, launchPath); ok && r.Method == http.MethodGet {
 			s.redeem(w, r, tok)
+			return
+		}
+		if r.URL.Path == oauth.CallbackPath && r.Method == http.MethodGet {
+			s.handleCallback(w, r) // the state is its guard (oauth.go)
 			return
 		}
 		rest, ok := s.cutSession(r.URL.Path)

@@ -269,6 +269,8 @@ func shortError(e *poller.CheckError) string {
 		return "secure connection failed"
 	case poller.KindAuth:
 		return "login refused"
+	case poller.KindSignIn:
+		return "sign in again"
 	case poller.KindProtocol:
 		return "server error"
 	case poller.KindConfig:
@@ -291,6 +293,9 @@ func problem(e *poller.CheckError) (what, said string, fix Item) {
 	case e.Kind == poller.KindAuth:
 		what = "Wrong password, or the server refused the login"
 		fix.Label = "Change password…"
+	case e.Kind == poller.KindSignIn:
+		what = "Signed out: the sign-in expired or was revoked"
+		fix.Label = "Sign in again…"
 	case e.PasswordMissing():
 		what = "No password stored for this account"
 		fix.Label = "Set password…"
