@@ -5,6 +5,7 @@ package accounts
 
 import (
 	"net"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -49,7 +50,25 @@ type Account struct {
 	MarkOnServer       bool   // IMAP: Mark all read also sets \Seen on the server
 	OpenCommand        string // optional: run when the user clicks one of its mails
 	URL                string // optional: opened when the user clicks one of its mails
+
+	Disabled   bool     // enabled = false: not watched at all (no connection); "Pause" in the tray
+	NoNotify   bool     // notify = false: counted, but no desktop notification
+	Sound      string   // notification sound: a freedesktop sound name or a file; "" is silent
+	QuietFrom  []string // sender patterns (path.Match, case-insensitive) counted but never notified
+	IgnoreFrom []string // sender patterns neither counted nor notified
+	OpenWith   OpenWith // built-in way to open a clicked mail when open_command is empty
 }
+
+// OpenWith names a built-in way to open one mail.
+type OpenWith string
+
+// Built-in openers: each opens the very mail where the client allows it.
+const (
+	OpenThunderbird OpenWith = "thunderbird" // thunderbird mid:<id>
+	OpenGmail       OpenWith = "gmail"       // Gmail's web search by rfc822msgid:
+	OpenOutlook     OpenWith = "outlook"     // Outlook on the web (it has no link by Message-ID)
+	OpenDefault     OpenWith = "default"     // the system's handler of mid: URLs (RFC 2392)
+)
 
 // General holds the [general] table of config.toml.
 type General struct {
@@ -108,6 +127,8 @@ func (a Account) WithDefaults() Account {
 	} else {
 		a.Folders = append([]string(nil), a.Folders...)
 	}
+	a.QuietFrom = slices.Clone(a.QuietFrom)
+	a.IgnoreFrom = slices.Clone(a.IgnoreFrom)
 	if a.PollInterval == 0 {
 		a.PollInterval = DefaultPollInterval
 	}

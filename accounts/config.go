@@ -58,6 +58,12 @@ type rawAccount struct {
 	MarkOnServer    bool      `toml:"mark_on_server"`
 	OpenCommand     string    `toml:"open_command"`
 	URL             string    `toml:"url"`
+	Enabled         *bool     `toml:"enabled"`
+	Notify          *bool     `toml:"notify"`
+	Sound           string    `toml:"sound"`
+	QuietFrom       []string  `toml:"quiet_from"`
+	IgnoreFrom      []string  `toml:"ignore_from"`
+	OpenWith        string    `toml:"open_with"`
 }
 
 // wantType says what a key holds, for type mismatch messages.
@@ -67,10 +73,12 @@ func wantType(key string) string {
 		return "a whole number, e.g. 993"
 	case "max_connections":
 		return "a whole number, e.g. 3"
-	case "notify", "count_existing", "mark_on_server":
+	case "notify", "count_existing", "mark_on_server", "enabled":
 		return "true or false"
 	case "folders":
 		return `a list of strings, e.g. ["INBOX"]`
+	case "quiet_from", "ignore_from":
+		return `a list of strings, e.g. ["*@github.com"]`
 	case "poll_interval", "folder_poll_interval":
 		return `a duration string, e.g. "5m"`
 	case "general":
@@ -163,6 +171,9 @@ func Parse(file string, data []byte) (*Config, error) {
 		if a.CAFile != "" {
 			a.CAFile = resolvePath(dir, a.CAFile)
 		}
+		if isSoundFile(a.Sound) {
+			a.Sound = resolvePath(dir, a.Sound)
+		}
 		cfg.Accounts = append(cfg.Accounts, a.WithDefaults())
 	}
 	if len(ps) > 0 {
@@ -184,7 +195,10 @@ func (ra rawAccount) account() (Account, []*ConfigError) {
 		CAFile: ra.CAFile, PasswordCommand: ra.PasswordCommand, CountExisting: ra.CountExisting,
 		MarkOnServer: ra.MarkOnServer,
 		OpenCommand:  ra.OpenCommand, URL: ra.URL,
+		Sound: ra.Sound, QuietFrom: ra.QuietFrom, IgnoreFrom: ra.IgnoreFrom, OpenWith: OpenWith(ra.OpenWith),
 	}
+	a.Disabled = ra.Enabled != nil && !*ra.Enabled
+	a.NoNotify = ra.Notify != nil && !*ra.Notify
 	if ra.Port != nil {
 		if *ra.Port < 1 || *ra.Port > 65535 {
 			bad("port", "port %d is out of range (use 1-65535, or leave it out for the default)", *ra.Port)

@@ -162,6 +162,7 @@ func (a Account) problems(dir string) []*ConfigError {
 			bad("url", "url %q is not allowed (use an http:// or https:// address)", a.URL)
 		}
 	}
+	a.controlProblems(dir, bad)
 	return ps
 }
 
