@@ -87,7 +87,7 @@ func newAcctState(a accounts.Account) *acctState {
 		poke:  make(chan struct{}, 1),
 		done:  make(chan struct{}),
 		marks: make(chan markJob, 4),
-		snap: settingsSnap(AccountSnapshot{Name: a.Name, Protocol: string(a.Protocol), Unread: -1}, a),
+		snap:  settingsSnap(AccountSnapshot{Name: a.Name, Protocol: string(a.Protocol), Unread: -1}, a),
 	}
 }
 
