@@ -151,6 +151,7 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 		if so.settings {
 			opts.AddAccount, opts.Accounts = page.Add, page.Accounts
 			opts.Autostart = &tray.Toggle{Get: autostart.Enabled, Set: autostart.Set}
+			opts.SetEnabled = func(name string, on bool) error { return accounts.SetEnabled(env.ConfigPath, name, on) }
 		}
 	}
 	err = tray.Run(ctx, m, opts)
