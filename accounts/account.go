@@ -48,7 +48,7 @@ type Account struct {
 	PasswordCommand    string // run with sh -c; first line of stdout is the password
 	CountExisting      bool   // POP3: mail on the server at the first check counts as new
 	MarkOnServer       bool   // IMAP: Mark all read also sets \Seen on the server
-	OpenCommand        string // optional: run when the user clicks one of its mails
+	OpenCommand        string // optional: run when the user clicks one of its mails; {placeholders} become argv elements
 	URL                string // optional: opened when the user clicks one of its mails
 
 	Disabled   bool     // enabled = false: not watched at all (no connection); "Pause" in the tray
