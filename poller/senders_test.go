@@ -63,7 +63,7 @@ func TestSendersQuietAndIgnored(t *testing.T) {
 		return x.State == StateOK && x.New == 40 && x.Ignored == 20 && len(x.QuietIDs) == 20
 	}
 	o.Store = mustOpenStore(t, dir)
-	m, sub, stop := startManager(t, o)
+	_, sub, stop := startManager(t, o)
 	s := waitSnap(t, sub, "40 new, 20 ignored, 20 quiet", want)
 	x := snapOf(s, "a")
 	if s.Total != 40 || len(x.IgnoredIDs) != 20 {
@@ -83,7 +83,7 @@ func TestSendersQuietAndIgnored(t *testing.T) {
 
 	// After a restart the same mail is ignored again, not counted.
 	o.Store = mustOpenStore(t, dir)
-	m, sub, stop = startManager(t, o)
+	m, sub, stop := startManager(t, o)
 	s = waitSnap(t, sub, "the same after a restart", want)
 
 	if _, err := m.MarkRead(context.Background(), s, ""); err != nil {
