@@ -153,3 +153,24 @@ func TestPausedAccountMakesNoChecker(t *testing.T) {
 	})
 	stop()
 }
+
+// TestCheckOnceSkipsPaused: the CLI's one-off check makes no checker for a
+// paused account either.
+func TestCheckOnceSkipsPaused(t *testing.T) {
+	on := accounts.Account{Name: "on", Protocol: accounts.IMAP, Host: "h", Username: "u"}.WithDefaults()
+	off := on
+	off.Name, off.Disabled = "off", true
+	var made []string
+	m := NewManager(ManagerOptions{Accounts: []accounts.Account{on, off}, Store: mustOpenStore(t, t.TempDir()),
+		NewChecker: func(a accounts.Account) Checker { made = append(made, a.Name); return listChecker{ids: []string{"x"}} }})
+	s := m.CheckOnce(context.Background())
+	if !slices.Equal(made, []string{"on"}) {
+		t.Fatalf("checkers made for %q; want only on", made)
+	}
+	if x := snapOf(s, "off"); !x.Paused || x.New != 0 {
+		t.Errorf("off: %+v", x)
+	}
+	if x := snapOf(s, "on"); x.State != StateOK || x.New != 1 {
+		t.Errorf("on: %+v", x)
+	}
+}
