@@ -164,6 +164,7 @@ func TestTrayAccountControls(t *testing.T) {
 
 	wu, wpw := d.AddUser(t)
 	hu, hpw := d.AddUser(t)
+	pu, ppw := d.AddUser(t)
 	// work over implicit TLS, home (paused) over STARTTLS: each port is one account's.
 	c.writeConfig(accountTOML("work", "imap", d.IMAPS, "tls", wu, passwordFile(t, wpw), d.CAFile) +
 		`quiet_from = ["*@GitHub.com"]
@@ -171,25 +172,36 @@ ignore_from = ["news@shop.example"]
 url = "https://mail.example.test/"
 open_command = "` + prog + ` {message_id} {folder} {uid} {account} {url} > /dev/null"
 ` + accountTOML("home", "imap", d.IMAP, "starttls", hu, passwordFile(t, hpw), d.CAFile) +
-		"enabled = false # away\n")
+		"enabled = false # away\n" +
+		accountTOML("pop", "pop3", d.POP3S, "tls", pu, passwordFile(t, ppw), d.CAFile) +
+		`count_existing = true
+quiet_from = ["dee@*"]
+ignore_from = ["*@shop.example"]
+`)
 
 	d.Deliver(t, wu, rawMessage("Ann <ann@example.com>", "Lunch", "<lunch.1@test.example>"))
 	d.Deliver(t, wu, rawMessage("GitHub <noreply@github.com>", "CI failed", "<ci.2@test.example>"))
 	d.Deliver(t, wu, rawMessage("Shop <NEWS@shop.example>", "Sale", "<sale.3@test.example>"))
 	d.Deliver(t, hu, rawMessage("Dee <dee@example.com>", "Home news", "<home.4@test.example>"))
+	d.Deliver(t, pu, rawMessage("Dee <dee@example.com>", "Pop news", "<pop.5@test.example>"))
+	d.Deliver(t, pu, rawMessage("Shop <offers@shop.example>", "Pop sale", "<pop.6@test.example>"))
 
 	tray := startTray(t, c)
 	pid := tray.cmd.Process.Pid
 	item := h.WaitItem(t, tray.exited)
 	m := item.WaitMenu(t, "work checked, home paused", func(m trayhost.Menu) bool {
-		return whole(m) && len(m.Under("work — 2 new (1 ignored)")) > 0 && len(m.Under("home — Paused")) > 0
+		return whole(m) && len(m.Under("work — 2 new (1 ignored)")) > 0 && len(m.Under("home — Paused")) > 0 &&
+			len(m.Under("pop — 1 new (1 ignored)")) > 0
 	})
-	if e := m[0]; e.Line != "2 new mails (1 ignored) [-]" {
+	if e := m[0]; e.Line != "3 new mails (2 ignored) [-]" {
 		t.Errorf("headline %q", e.Line)
 	}
 	work := m.Under("work — 2 new (1 ignored)").String()
 	if !strings.Contains(work, "GitHub — CI failed") || !strings.Contains(work, "Ann — Lunch") || strings.Contains(work, "Sale") {
 		t.Errorf("work's mails:\n%s", work)
+	}
+	if pop := m.Under("pop — 1 new (1 ignored)").String(); !strings.Contains(pop, "Dee — Pop news") || strings.Contains(pop, "sale") {
+		t.Errorf("pop's mails:\n%s", pop)
 	}
 	if got, want := m.Under("home — Paused").String(), "  Paused: not checked, no connection [-]\n  ---\n  Resume\n  Edit account…\n"; got != want {
 		t.Errorf("home's submenu:\n%s\nwant:\n%s", got, want)

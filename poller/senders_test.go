@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-imap/v2"
 
 	"mailsneaker/accounts"
 )
@@ -172,5 +175,30 @@ func TestCheckOnceSkipsPaused(t *testing.T) {
 	}
 	if x := snapOf(s, "on"); x.State != StateOK || x.New != 1 {
 		t.Errorf("on: %+v", x)
+	}
+}
+
+// TestFromAddress: both checkers keep the From address for the patterns,
+// lower-cased; a From that does not parse gives none (and no panic).
+func TestFromAddress(t *testing.T) {
+	for from, want := range map[string]string{
+		`"Shop" <NEWS@Shop.example>`:                    "news@shop.example",
+		"=?utf-8?q?Caf=C3=A9?= <cafe@example.org>":      "cafe@example.org",
+		"noreply@github.com":                            "noreply@github.com",
+		"<x@y>; rm -rf ~":                               "",
+		"\"unterminated <a@b>":                          "",
+		strings.Repeat("<", 10000) + "a@b":              "",
+		"a@b, c@d":                                      "a@b",
+		"undisclosed-recipients:;":                      "",
+		"Ann <ann@example.org> (comment \x00\xff here)": "ann@example.org",
+	} {
+		h := parsePOP3Header([]byte("From: " + from + "\r\nSubject: s\r\n"))
+		if got := h.mail("1").Address; got != want {
+			t.Errorf("POP3 From %.40q: address %q, want %q", from, got, want)
+		}
+	}
+	env := &imap.Envelope{From: []imap.Address{{Name: "GitHub", Mailbox: "NoReply", Host: "GitHub.com"}}}
+	if got := imapMail("INBOX", 1, 7, env).Address; got != "noreply@github.com" {
+		t.Errorf("IMAP address %q", got)
 	}
 }
