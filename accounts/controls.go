@@ -5,16 +5,34 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"regexp"
+	"slices"
 	"strings"
 )
 
-// Placeholders open_command may use; each becomes one argv element (or a
-// positional parameter of sh), never text spliced into a shell line.
-var Placeholders = []string{"message_id", "folder", "uid", "account", "url"}
+// Placeholders are the names open_command may use in braces; each becomes
+// one argv element (or a positional parameter of sh), never text spliced
+// into a shell line.
+func Placeholders() []string { return []string{"message_id", "folder", "uid", "account", "url"} }
 
-// placeholderRE finds {name} in open_command. "${x}" is the shell's, not ours.
-var placeholderRE = regexp.MustCompile(`\{[a-z_]+\}`)
+// placeholderNames lists the {name} words of an open_command: lower-case
+// letters and underscores in braces; "${x}" is the shell's, not ours.
+func placeholderNames(cmd string) []string {
+	var names []string
+	for i := 0; i < len(cmd); i++ {
+		if cmd[i] != '{' || (i > 0 && cmd[i-1] == '$') {
+			continue
+		}
+		j := i + 1
+		for j < len(cmd) && (cmd[j] >= 'a' && cmd[j] <= 'z' || cmd[j] == '_') {
+			j++
+		}
+		if j > i+1 && j < len(cmd) && cmd[j] == '}' {
+			names = append(names, cmd[i+1:j])
+			i = j
+		}
+	}
+	return names
+}
 
 // controlProblems checks the per-account controls: sound, quiet_from,
 // ignore_from, open_with and the placeholders of open_command.
@@ -40,25 +58,12 @@ func (a Account) controlProblems(dir string, bad func(field, format string, args
 	default:
 		bad("open_with", `open_with %q is not allowed (use "thunderbird", "gmail", "outlook" or "default", or leave it out)`, string(a.OpenWith))
 	}
-	for _, loc := range placeholderRE.FindAllStringIndex(a.OpenCommand, -1) {
-		if loc[0] > 0 && a.OpenCommand[loc[0]-1] == '$' {
-			continue
-		}
-		name := a.OpenCommand[loc[0]+1 : loc[1]-1]
-		if !isPlaceholder(name) {
-			bad("open_command", "open_command has the unknown placeholder {%s} (use {%s})", name, strings.Join(Placeholders, "}, {"))
+	for _, name := range placeholderNames(a.OpenCommand) {
+		if !slices.Contains(Placeholders(), name) {
+			bad("open_command", "open_command has the unknown placeholder {%s} (use {%s})", name, strings.Join(Placeholders(), "}, {"))
 			break
 		}
 	}
-}
-
-func isPlaceholder(name string) bool {
-	for _, p := range Placeholders {
-		if p == name {
-			return true
-		}
-	}
-	return false
 }
 
 // isSoundFile tells a sound file from a freedesktop sound name

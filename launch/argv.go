@@ -3,6 +3,7 @@ package launch
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -240,10 +241,8 @@ func placeholderAt(s string) (name string, n int, ok bool) {
 		return "", 0, false
 	}
 	name = s[1:end]
-	for _, p := range accounts.Placeholders {
-		if p == name {
-			return name, end + 1, true
-		}
+	if slices.Contains(accounts.Placeholders(), name) {
+		return name, end + 1, true
 	}
 	return "", 0, false
 }
