@@ -86,3 +86,33 @@ func TestPlanBuiltins(t *testing.T) {
 		t.Errorf("url: %+v", a)
 	}
 }
+
+// FuzzArgvValuesStayArguments: whatever a Message-ID holds, it changes
+// neither the words of a plain command nor the script of a shell one: it
+// only ever is the argument it stands for.
+func FuzzArgvValuesStayArguments(f *testing.F) {
+	f.Add("x@y")
+	f.Add("<x@y>; rm -rf ~")
+	f.Add("$(touch pwned)`id`'\"\\\n{uid}")
+	f.Fuzz(func(t *testing.T, id string) {
+		if strings.HasPrefix(id, "-") {
+			return // refused, tested apart
+		}
+		plain, err := Argv("prog --id {message_id} mid:{message_id}", Values{"message_id": id})
+		if err != nil || !slices.Equal(plain, []string{"prog", "--id", id, "mid:" + id}) {
+			t.Fatalf("plain: %q, %v", plain, err)
+		}
+		for _, cmd := range []string{`prog {message_id} | cat`, `prog "x{message_id}" '{message_id}' > /dev/null`} {
+			got, err := Argv(cmd, Values{"message_id": id})
+			ref, _ := Argv(cmd, Values{"message_id": "ref"})
+			if err != nil || len(got) != len(ref) || got[2] != ref[2] {
+				t.Fatalf("%s: %q, %v; the script must not depend on the value (%q)", cmd, got, err, ref)
+			}
+			for _, p := range got[4:] {
+				if p != id {
+					t.Fatalf("%s: parameter %q, want %q", cmd, p, id)
+				}
+			}
+		}
+	})
+}
