@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 
 	"mailsneaker/accounts"
 	"mailsneaker/autostart"
@@ -116,7 +117,7 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 		batcher = notifier.NewBatcher(so.general)
 		n, err := notifier.Start(ctx, notifier.Options{
 			Batcher:  batcher,
-			Open:     func(a poller.AccountSnapshot) { launch.Account(env.Logger, a.Name, a.URL, a.OpenCmd) },
+			Open:     func(a poller.AccountSnapshot, ml poller.Mail) { openMail(env, a, ml) },
 			MarkRead: m.MarkRead,
 			Logger:   env.Logger,
 		})
@@ -140,7 +141,7 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 	}
 	opts := tray.Options{
 		Logger:       env.Logger,
-		OpenMail:     func(a poller.AccountSnapshot, _ poller.Mail) { launch.Account(env.Logger, a.Name, a.URL, a.OpenCmd) },
+		OpenMail:     func(a poller.AccountSnapshot, ml poller.Mail) { openMail(env, a, ml) },
 		Notice:       notice(env),
 		Pause:        pause,
 		MarkOnServer: m.MarkReadOnServer,
@@ -150,6 +151,7 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 		if so.settings {
 			opts.AddAccount, opts.Accounts = page.Add, page.Accounts
 			opts.Autostart = &tray.Toggle{Get: autostart.Enabled, Set: autostart.Set}
+			opts.SetEnabled = func(name string, on bool) error { return accounts.SetEnabled(env.ConfigPath, name, on) }
 		}
 	}
 	err = tray.Run(ctx, m, opts)
@@ -166,3 +168,13 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 
 // notice tells the user something from the tray or the page: in the log.
 func notice(env *cli.Env) func(string) { return func(s string) { env.Logger.Info(s) } }
+
+// openMail opens mail ml of account a (a click in the menu or on a note).
+func openMail(env *cli.Env, a poller.AccountSnapshot, ml poller.Mail) {
+	uid := ml.ID
+	if _, _, u, ok := poller.ParseIMAPID(ml.ID); ok {
+		uid = strconv.FormatUint(uint64(u), 10)
+	}
+	launch.Open(env.Logger, launch.Mail{Account: a.Name, OpenCommand: a.OpenCmd, OpenWith: accounts.OpenWith(a.OpenWith),
+		URL: a.URL, MessageID: ml.MessageID, Folder: ml.Folder, UID: uid})
+}

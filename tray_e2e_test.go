@@ -110,12 +110,14 @@ const (
   Check now
   Mark read [-]
   Mark read on server [-]
+  Pause
   Edit account…
 `
 	homeIdle = `home — no new mail
   Last checked … [-]
   Check now
   Mark read [-]
+  Pause
   Edit account…
 `
 )
@@ -128,6 +130,7 @@ func workNew(status string, rows ...string) string {
   Check now
   Mark read
   Mark read on server
+  Pause
   Edit account…
 `
 }
@@ -248,6 +251,7 @@ func TestTrayEndToEnd(t *testing.T) {
   Last checked … [-]
   Check now
   Mark read
+  Pause
   Edit account…
 `, true))
 	if want := "work: 1 new\nhome: 1 new"; p.Tooltip != want {

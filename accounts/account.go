@@ -5,6 +5,7 @@ package accounts
 
 import (
 	"net"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -47,7 +48,7 @@ type Account struct {
 	PasswordCommand    string // run with sh -c; first line of stdout is the password
 	CountExisting      bool   // POP3: mail on the server at the first check counts as new
 	MarkOnServer       bool   // IMAP: Mark all read also sets \Seen on the server
-	OpenCommand        string // optional: run when the user clicks one of its mails
+	OpenCommand        string // optional: run when the user clicks one of its mails; {placeholders} become argv elements
 	URL                string // optional: opened when the user clicks one of its mails
 
 	// Auth is how the account logs in: AuthPassword ("" too) or AuthOAuth2.
@@ -62,6 +63,13 @@ type Account struct {
 	OAuthScopes       []string // custom only; google and microsoft have built-in scopes
 	OAuthCommand      string   // optional: sh -c; first line of stdout is a fresh access token
 	SASLMechanism     SASLMechanism
+
+	Disabled   bool     // enabled = false: not watched at all (no connection); "Pause" in the tray
+	NoNotify   bool     // notify = false: counted, but no desktop notification
+	Sound      string   // notification sound: a freedesktop sound name or a file; "" is silent
+	QuietFrom  []string // sender patterns (path.Match, case-insensitive) counted but never notified
+	IgnoreFrom []string // sender patterns neither counted nor notified
+	OpenWith   OpenWith // built-in way to open a clicked mail when open_command is empty
 }
 
 // Auth is how an account logs in.
@@ -91,6 +99,17 @@ const (
 	ProviderGoogle    = "google"
 	ProviderMicrosoft = "microsoft"
 	ProviderCustom    = "custom"
+)
+
+// OpenWith names a built-in way to open one mail.
+type OpenWith string
+
+// Built-in openers: each opens the very mail where the client allows it.
+const (
+	OpenThunderbird OpenWith = "thunderbird" // thunderbird mid:<id>
+	OpenGmail       OpenWith = "gmail"       // Gmail's web search by rfc822msgid:
+	OpenOutlook     OpenWith = "outlook"     // Outlook on the web (it has no link by Message-ID)
+	OpenDefault     OpenWith = "default"     // the system's handler of mid: URLs (RFC 2392)
 )
 
 // General holds the [general] table of config.toml.
@@ -150,6 +169,8 @@ func (a Account) WithDefaults() Account {
 	} else {
 		a.Folders = append([]string(nil), a.Folders...)
 	}
+	a.QuietFrom = slices.Clone(a.QuietFrom)
+	a.IgnoreFrom = slices.Clone(a.IgnoreFrom)
 	if a.PollInterval == 0 {
 		a.PollInterval = DefaultPollInterval
 	}

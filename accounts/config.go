@@ -68,6 +68,12 @@ type rawAccount struct {
 	OAuthScopes       []string `toml:"oauth_scopes"`
 	OAuthCommand      string   `toml:"oauth_command"`
 	SASLMechanism     string   `toml:"sasl_mechanism"`
+	Enabled           *bool    `toml:"enabled"`
+	Notify            *bool    `toml:"notify"`
+	Sound             string   `toml:"sound"`
+	QuietFrom         []string `toml:"quiet_from"`
+	IgnoreFrom        []string `toml:"ignore_from"`
+	OpenWith          string   `toml:"open_with"`
 }
 
 // wantType says what a key holds, for type mismatch messages.
@@ -77,12 +83,14 @@ func wantType(key string) string {
 		return "a whole number, e.g. 993"
 	case "max_connections":
 		return "a whole number, e.g. 3"
-	case "notify", "count_existing", "mark_on_server":
+	case "notify", "count_existing", "mark_on_server", "enabled":
 		return "true or false"
 	case "folders":
 		return `a list of strings, e.g. ["INBOX"]`
 	case "oauth_scopes":
 		return `a list of strings, e.g. ["https://mail.google.com/"]`
+	case "quiet_from", "ignore_from":
+		return `a list of strings, e.g. ["*@github.com"]`
 	case "poll_interval", "folder_poll_interval":
 		return `a duration string, e.g. "5m"`
 	case "general":
@@ -175,6 +183,9 @@ func Parse(file string, data []byte) (*Config, error) {
 		if a.CAFile != "" {
 			a.CAFile = resolvePath(dir, a.CAFile)
 		}
+		if isSoundFile(a.Sound) {
+			a.Sound = resolvePath(dir, a.Sound)
+		}
 		cfg.Accounts = append(cfg.Accounts, a.WithDefaults())
 	}
 	if len(ps) > 0 {
@@ -199,7 +210,10 @@ func (ra rawAccount) account() (Account, []*ConfigError) {
 		Auth: Auth(ra.Auth), OAuthProvider: ra.OAuthProvider, OAuthClientID: ra.OAuthClientID,
 		OAuthClientSecret: ra.OAuthClientSecret, OAuthAuthURL: ra.OAuthAuthURL, OAuthTokenURL: ra.OAuthTokenURL,
 		OAuthScopes: ra.OAuthScopes, OAuthCommand: ra.OAuthCommand, SASLMechanism: SASLMechanism(ra.SASLMechanism),
+		Sound: ra.Sound, QuietFrom: ra.QuietFrom, IgnoreFrom: ra.IgnoreFrom, OpenWith: OpenWith(ra.OpenWith),
 	}
+	a.Disabled = ra.Enabled != nil && !*ra.Enabled
+	a.NoNotify = ra.Notify != nil && !*ra.Notify
 	if ra.Port != nil {
 		if *ra.Port < 1 || *ra.Port > 65535 {
 			bad("port", "port %d is out of range (use 1-65535, or leave it out for the default)", *ra.Port)

@@ -29,7 +29,8 @@ var (
 func accountKeyOrder() []string {
 	return []string{"name", "protocol", "host", "port", "security", "username", "folders",
 		"poll_interval", "max_connections", "folder_poll_interval", "ca_file", "password_command", "count_existing", "mark_on_server", "open_command", "url",
-		"auth", "oauth_provider", "oauth_client_id", "oauth_client_secret", "oauth_auth_url", "oauth_token_url", "oauth_scopes", "oauth_command", "sasl_mechanism"}
+		"auth", "oauth_provider", "oauth_client_id", "oauth_client_secret", "oauth_auth_url", "oauth_token_url", "oauth_scopes", "oauth_command", "sasl_mechanism",
+		"enabled", "notify", "sound", "quiet_from", "ignore_from", "open_with"}
 }
 
 // AddAccount appends an [[account]] block for a to the config file at path,
@@ -277,11 +278,7 @@ func tomlValue(a Account, key string) (v string, ok bool) {
 	case "username":
 		return str(a.Username)
 	case "folders":
-		q := make([]string, len(a.Folders))
-		for i, f := range a.Folders {
-			q[i] = quote(f)
-		}
-		return "[" + strings.Join(q, ", ") + "]", len(a.Folders) > 0
+		return stringList(a.Folders), len(a.Folders) > 0
 	case "poll_interval":
 		return quote(formatDuration(a.PollInterval)), a.PollInterval != 0
 	case "max_connections":
@@ -300,6 +297,18 @@ func tomlValue(a Account, key string) (v string, ok bool) {
 		return str(a.OpenCommand)
 	case "url":
 		return str(a.URL)
+	case "enabled": // kept when written, so that its comment stays; added only as false
+		return strconv.FormatBool(!a.Disabled), true
+	case "notify":
+		return strconv.FormatBool(!a.NoNotify), true
+	case "sound":
+		return str(a.Sound)
+	case "quiet_from":
+		return stringList(a.QuietFrom), len(a.QuietFrom) > 0
+	case "ignore_from":
+		return stringList(a.IgnoreFrom), len(a.IgnoreFrom) > 0
+	case "open_with":
+		return str(string(a.OpenWith))
 	}
 	return authTOMLValue(a, key)
 }
@@ -318,8 +327,50 @@ func worthWriting(a Account, key string) bool {
 		return a.Protocol == IMAP && a.MaxConnections != DefaultMaxConnections
 	case "folder_poll_interval":
 		return a.Protocol == IMAP && a.FolderPollInterval != DefaultFolderPollInterval
+	case "enabled":
+		return a.Disabled
+	case "notify":
+		return a.NoNotify
 	}
 	return true
+}
+
+// stringList renders ss as a TOML array of strings.
+func stringList(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = quote(s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// SetEnabled pauses (on false) or resumes the account name: it writes
+// enabled = false, or true where the key is written already, and changes
+// nothing else in the file, comments included.
+func SetEnabled(path, name string, on bool) error {
+	return editConfig(path, func(text []byte, cfg *Config) ([]byte, error) {
+		if _, ok := cfg.Account(name); !ok {
+			return nil, fmt.Errorf("set enabled of %q: %w", name, ErrAccountNotFound)
+		}
+		lay := scanLayout(text)
+		b, err := lay.accountBlock(name)
+		if err != nil {
+			return nil, err
+		}
+		v := "enabled = " + strconv.FormatBool(on)
+		if kv := b.find("enabled"); kv != nil {
+			return applyEdits(text, []edit{{kv.start, kv.end, v}}), nil
+		}
+		if on {
+			return text, nil // left out means enabled
+		}
+		at := lay.lineStart(b.lastLine + 1)
+		s := v + "\n"
+		if at == len(text) && len(text) > 0 && text[len(text)-1] != '\n' {
+			s = "\n" + s
+		}
+		return applyEdits(text, []edit{{at, at, s}}), nil
+	}, nil)
 }
 
 // quote renders s as a TOML basic string.

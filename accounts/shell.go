@@ -7,7 +7,7 @@ import (
 )
 
 // ShellCommand returns the command that runs line, a command line the user
-// wrote in the config file (password_command, open_command), through the
+// wrote in the config file (password_command), through the
 // system shell: `cmd /S /C line` on Windows, `sh -c line` elsewhere. It is
 // the one place that chooses the shell, so that both keys mean the same on
 // every OS. line must never hold text from a mail: a sender's text goes into

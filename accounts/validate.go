@@ -169,6 +169,7 @@ func (a Account) problems(dir string) []*ConfigError {
 	for _, p := range a.authProblems() {
 		bad(p[0], "%s", p[1])
 	}
+	a.controlProblems(dir, bad)
 	return ps
 }
 

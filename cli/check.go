@@ -101,6 +101,9 @@ func printText(e *Env, snap poller.Snapshot) {
 		case a.Err != nil:
 			fmt.Fprintf(e.Stdout, "%s: error: %s\n", a.Name, a.Err)
 			continue
+		case a.Paused:
+			fmt.Fprintf(e.Stdout, "%s: paused (enabled = false)\n", a.Name)
+			continue
 		case a.New == 1:
 			fmt.Fprintf(e.Stdout, "%s: 1 new mail\n", a.Name)
 		default:

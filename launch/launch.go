@@ -1,18 +1,15 @@
 // Package launch opens things outside MailSneaker for the user: a page or a
-// local file in the default browser, or an account's open_command. It is the
-// only importer of github.com/cli/browser.
+// local file in the default browser, or one mail by its account's
+// open_command or open_with. It is the one place that starts programs for
+// the user, and the only importer of github.com/cli/browser.
 package launch
 
 import (
-	"context"
-	"log/slog"
 	"net/url"
 	"path/filepath"
 	"runtime"
 
 	"github.com/cli/browser"
-
-	"mailsneaker/accounts"
 )
 
 // URL opens url in the default browser. It waits for the opener (xdg-open,
@@ -38,26 +35,4 @@ func fileTarget(goos, abs string) string {
 		return abs
 	}
 	return (&url.URL{Scheme: "file", Path: abs}).String()
-}
-
-// Account opens the mail of the account name: its url in the browser if it
-// has one, else its open_command, run through the shell
-// (accounts.ShellCommand) and not waited for. Both come from the config
-// file, never from a mail. Failures are logged: a click in the tray or on a
-// notification has nobody to return them to.
-func Account(log *slog.Logger, name, pageURL, openCmd string) {
-	switch {
-	case pageURL != "":
-		if err := URL(pageURL); err != nil {
-			log.Warn("cannot open the account's url", "account", name, "err", err)
-		}
-	case openCmd != "":
-		// The mail client outlives the click and may outlive the tray.
-		cmd := accounts.ShellCommand(context.Background(), openCmd)
-		if err := cmd.Start(); err != nil {
-			log.Warn("cannot run open_command", "account", name, "err", err)
-			return
-		}
-		go cmd.Wait()
-	}
 }

@@ -63,10 +63,10 @@ func fakeOpener(t *testing.T) <-chan string {
 	return got
 }
 
-func TestAccountOpensURL(t *testing.T) {
+func TestOpenURL(t *testing.T) {
 	got := fakeOpener(t)
 	var logs bytes.Buffer
-	Account(slog.New(slog.NewTextHandler(&logs, nil)), "work", "https://mail.example.test/inbox", "echo never")
+	Open(slog.New(slog.NewTextHandler(&logs, nil)), Mail{Account: "work", URL: "https://mail.example.test/inbox"})
 	if s := wait(t, got); s != "https://mail.example.test/inbox|" {
 		t.Errorf("opener got %q", s)
 	}
@@ -75,9 +75,9 @@ func TestAccountOpensURL(t *testing.T) {
 	}
 }
 
-func TestAccountRunsOpenCommand(t *testing.T) {
+func TestOpenRunsShellOpenCommand(t *testing.T) {
 	out, got := fifo(t, "ran")
-	Account(slog.New(slog.DiscardHandler), "work", "", "printf '%s' \"$((6*7)) via sh\" > '"+out+"'")
+	Open(slog.New(slog.DiscardHandler), Mail{Account: "work", OpenCommand: "printf '%s' \"$((6*7)) via sh\" > '" + out + "'"})
 	if s := wait(t, got); s != "42 via sh" {
 		t.Errorf("open_command wrote %q", s)
 	}
@@ -96,8 +96,8 @@ func TestFileOpensPath(t *testing.T) {
 func TestNoBrowser(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	var logs bytes.Buffer
-	Account(slog.New(slog.NewTextHandler(&logs, nil)), "work", "https://mail.example.test/", "")
-	if !bytes.Contains(logs.Bytes(), []byte("cannot open the account's url")) {
+	Open(slog.New(slog.NewTextHandler(&logs, nil)), Mail{Account: "work", URL: "https://mail.example.test/"})
+	if !bytes.Contains(logs.Bytes(), []byte("cannot open the mail")) {
 		t.Errorf("log: %s", logs.String())
 	}
 }

@@ -30,6 +30,14 @@ type Note struct {
 	// IDs are the exact mails the note covers, per account name: what
 	// "Mark read" marks, and nothing that arrived after the note.
 	IDs map[string][]string
+	// Newest is the newest described mail the note covers, of account
+	// NewestAccount: what "Open" opens. Zero when none is described.
+	Newest        poller.Mail
+	NewestAccount string
+	// Sound is the sound to play (a freedesktop sound name, or a file
+	// path): the one of the newest mail's account, else of another account
+	// in the note; "" plays none.
+	Sound string
 }
 
 // Count is the number of mails the note covers.
@@ -130,14 +138,17 @@ func (b *Batcher) Next(s poller.Snapshot, now time.Time) (Note, bool) {
 			continue
 		}
 		var fresh []string
+		quiet := quietSet(a)
 		for _, id := range a.NewIDs {
 			if !st.seen[id] {
 				st.seen[id] = true
-				fresh = append(fresh, id)
+				if _, q := quiet[id]; !q { // quiet_from: counted, never announced
+					fresh = append(fresh, id)
+				}
 			}
 		}
 		switch {
-		case !b.general.Notify:
+		case !b.general.Notify, a.NoNotify:
 			st.pending = nil
 		case hold:
 			st.pending = append(st.pending, fresh...)
@@ -158,6 +169,18 @@ func (b *Batcher) Next(s poller.Snapshot, now time.Time) (Note, bool) {
 		return Note{}, false
 	}
 	return summarize(parts), true
+}
+
+// quietSet is the set of a's new mails from quiet_from senders.
+func quietSet(a *poller.AccountSnapshot) map[string]struct{} {
+	if len(a.QuietIDs) == 0 {
+		return nil
+	}
+	q := make(map[string]struct{}, len(a.QuietIDs))
+	for _, id := range a.QuietIDs {
+		q[id] = struct{}{}
+	}
+	return q
 }
 
 // part is one account's share of a note.
@@ -191,6 +214,7 @@ func stillNew(held, current []string) []string {
 func summarize(parts []part) Note {
 	n := Note{IDs: make(map[string][]string, len(parts))}
 	var mails []poller.Mail
+	from := map[string]*poller.AccountSnapshot{} // mail id → its account
 	for _, p := range parts {
 		n.IDs[p.acct.Name] = p.ids
 		want := make(map[string]bool, len(p.ids))
@@ -200,10 +224,20 @@ func summarize(parts []part) Note {
 		for _, m := range p.acct.Mails {
 			if want[m.ID] {
 				mails = append(mails, m)
+				from[m.ID] = p.acct
 			}
 		}
 	}
 	sort.SliceStable(mails, func(i, j int) bool { return mails[i].Date.After(mails[j].Date) })
+	if len(mails) > 0 {
+		n.Newest, n.NewestAccount = mails[0], from[mails[0].ID].Name
+		n.Sound = from[mails[0].ID].Sound
+	}
+	for _, p := range parts {
+		if n.Sound == "" {
+			n.Sound = p.acct.Sound
+		}
+	}
 	total := n.Count()
 	if total == 1 {
 		n.Title = "1 new mail"

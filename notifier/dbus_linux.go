@@ -239,6 +239,9 @@ func send(ctx context.Context, c *dbus.Conn, note Note, replaces uint32, actions
 	n.AddHint(notify.HintUrgency(notify.UrgencyNormal))
 	n.AddHint(notify.Hint{ID: "desktop-entry", Variant: dbus.MakeVariant(desktopID)})
 	n.AddHint(notify.Hint{ID: "category", Variant: dbus.MakeVariant("email.arrived")})
+	for _, h := range soundHints(note.Sound) {
+		n.AddHint(h)
+	}
 	flat := []string{}
 	for _, a := range n.Actions {
 		flat = append(flat, a.Key, a.Label)

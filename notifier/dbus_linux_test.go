@@ -279,3 +279,84 @@ func (n *Notifier) current() uint32 {
 	defer n.mu.Unlock()
 	return n.id
 }
+
+// TestSoundHints: the server sees sound-name for a name, sound-file for a
+// file, and suppress-sound when the account has no sound.
+func TestSoundHints(t *testing.T) {
+	addr := testenv.SessionBus(t, false)
+	srv, _ := startServer(t, addr, "actions", "body", "sound")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	n, err := New(testenv.Connect(t, addr), func(string, Note) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	for _, c := range []struct{ sound, hint string }{
+		{"message-new-email", "sound-name"},
+		{"/usr/share/sounds/ding.oga", "sound-file"},
+		{"", "suppress-sound"},
+	} {
+		if err := n.Show(ctx, Note{Title: "1 new mail", Sound: c.sound}); err != nil {
+			t.Fatal(err)
+		}
+		call := srv.next1(t)
+		v, ok := call.Hints[c.hint]
+		if !ok {
+			t.Errorf("sound %q: no %s hint in %v", c.sound, c.hint, call.Hints)
+			continue
+		}
+		want := any(c.sound)
+		if c.sound == "" {
+			want = true
+		}
+		if v.Value() != want {
+			t.Errorf("sound %q: %s = %v", c.sound, c.hint, v.Value())
+		}
+		for _, other := range []string{"sound-name", "sound-file", "suppress-sound"} {
+			if _, ok := call.Hints[other]; ok && other != c.hint {
+				t.Errorf("sound %q: also %s", c.sound, other)
+			}
+		}
+	}
+}
+
+// TestNoNotifyAccountOnTheBus: through the whole loop, mail of a notify =
+// false account raises no Notify call; the next mail of another account
+// does, with its sound. Calls arrive in order, so the first one seen being
+// the loud account's proves the mute one made none.
+func TestNoNotifyAccountOnTheBus(t *testing.T) {
+	addr := testenv.RuntimeDirBus(t)
+	srv, _ := startServer(t, addr, "actions", "body", "sound")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	l, err := Start(ctx, Options{Batcher: NewBatcher(accounts.General{Notify: true})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mute := func(ids ...string) poller.AccountSnapshot {
+		a := acct("mute", ids...)
+		a.NoNotify = true
+		return a
+	}
+	loud := func(ids ...string) poller.AccountSnapshot {
+		a := acct("loud", ids...)
+		a.Sound = "message-new-email"
+		return a
+	}
+	snaps := make(chan poller.Snapshot, 3)
+	snaps <- snap(mute(), loud())
+	snaps <- snap(mute("m1"), loud())
+	snaps <- snap(mute("m1"), loud("l1"))
+	close(snaps)
+	if err := l.Run(ctx, snaps); err != nil {
+		t.Fatal(err)
+	}
+	c := srv.next1(t)
+	if !strings.Contains(c.Body, "Subject l1") || strings.Contains(c.Body, "m1") {
+		t.Fatalf("first Notify %+v: want the loud account's l1 only", c)
+	}
+	if v := c.Hints["sound-name"]; v.Value() != "message-new-email" {
+		t.Errorf("sound-name hint %v", v)
+	}
+}

@@ -14,9 +14,11 @@ type Options struct {
 	// Batcher decides which snapshots deserve a note. The caller keeps it
 	// to apply changed settings (SetGeneral).
 	Batcher *Batcher
-	// Open opens the mail of an account the clicked note covers (its url
-	// or open_command); nil does nothing on a click.
-	Open func(a poller.AccountSnapshot)
+	// Open opens mail m of account a: the newest mail the clicked note
+	// covers, or, when none is described, a zero Mail of an account the
+	// note covers that has a way to open its mail. nil does nothing on a
+	// click.
+	Open func(a poller.AccountSnapshot, m poller.Mail)
 	// MarkRead marks read the mails a note's "Mark read" button covers,
 	// given as a snapshot of just those IDs, of every account (account "");
 	// Manager.MarkRead is one. nil ignores the button.
@@ -118,8 +120,14 @@ func (l *Loop) action(action string, note Note) {
 			return
 		}
 		for _, a := range s.Accounts {
-			if len(note.IDs[a.Name]) > 0 && (a.URL != "" || a.OpenCmd != "") {
-				l.o.Open(a)
+			if note.Newest.ID != "" && a.Name == note.NewestAccount {
+				l.o.Open(a, note.Newest)
+				return
+			}
+		}
+		for _, a := range s.Accounts {
+			if len(note.IDs[a.Name]) > 0 && (a.URL != "" || a.OpenCmd != "" || a.OpenWith != "") {
+				l.o.Open(a, poller.Mail{})
 				return
 			}
 		}

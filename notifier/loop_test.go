@@ -223,7 +223,7 @@ func TestActions(t *testing.T) {
 	var marked []poller.Snapshot
 	markErr := errors.New("state dir read-only")
 	tl := newTestLoop(Options{
-		Open: func(a poller.AccountSnapshot) { opened = append(opened, a.Name) },
+		Open: func(a poller.AccountSnapshot, _ poller.Mail) { opened = append(opened, a.Name) },
 		MarkRead: func(ctx context.Context, s poller.Snapshot, account string) (int, error) {
 			if account != "" {
 				t.Errorf("MarkRead for account %q, want every account (\"\")", account)

@@ -449,6 +449,7 @@ func imapMail(folder string, validity uint32, uid imap.UID, env *imap.Envelope) 
 		if addr.IsGroupStart() || addr.IsGroupEnd() {
 			continue
 		}
+		m.Address = strings.ToLower(addr.Addr())
 		switch {
 		case addr.Name != "":
 			m.From = addr.Name

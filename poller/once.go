@@ -43,8 +43,13 @@ func (m *Manager) checkAll(st *state) {
 		m.log.Warn("seen-mail state recovered", "detail", msg)
 	}
 	results := make(chan result, len(st.order))
+	running := 0
 	for _, name := range st.order {
 		as := st.accts[name]
+		if as.acct.Disabled {
+			continue // paused: no connection, not even once
+		}
+		running++
 		q := st.query(name)
 		go func() {
 			as.newChecker = m.checker
@@ -54,7 +59,7 @@ func (m *Manager) checkAll(st *state) {
 			results <- result{as: as, name: as.acct.Name, inbox: in, err: err, at: time.Now()}
 		}()
 	}
-	for range st.order {
+	for range running {
 		m.apply(st, <-results)
 	}
 	st.seq++

@@ -8,6 +8,8 @@ import (
 	"net/mail"
 	"strconv"
 	"strings"
+
+	"mailsneaker/accounts"
 )
 
 // pop3Msg is one line of a UIDL or LIST reply.
@@ -193,6 +195,7 @@ func (h pop3Header) mail(id string) Mail {
 	m := Mail{ID: id, Folder: "INBOX", MessageID: h.messageID}
 	if h.from != "" {
 		p := mail.AddressParser{WordDecoder: dec}
+		m.Address = accounts.SenderAddress(h.from)
 		if a, err := p.Parse(h.from); err == nil && a.Name != "" {
 			m.From = a.Name
 		} else if err == nil {

@@ -66,6 +66,8 @@ func snapshotOf(st *state) Snapshot {
 		a := st.accts[name].snap
 		a.NewIDs = append([]string(nil), a.NewIDs...)
 		a.Mails = append([]Mail(nil), a.Mails...)
+		a.IgnoredIDs = append([]string(nil), a.IgnoredIDs...)
+		a.QuietIDs = append([]string(nil), a.QuietIDs...)
 		s.Accounts = append(s.Accounts, a)
 		s.Total += a.New
 	}

@@ -111,9 +111,9 @@ func (m *Manager) setAccounts(st *state, next []accounts.Account) {
 				m.log.Info("account settings changed; restarting it", "account", name)
 			}
 			as.described = prev.described
-			snap := prev.snap
-			snap.Name, snap.Protocol, snap.OpenCmd, snap.URL = as.snap.Name, as.snap.Protocol, as.snap.OpenCmd, as.snap.URL
-			as.snap = snap
+			if !a.Disabled && !prev.acct.Disabled {
+				as.snap = settingsSnap(prev.snap, a)
+			}
 		}
 		accts[name] = as
 		fresh = append(fresh, as)

@@ -33,6 +33,14 @@ type AccountSnapshot struct {
 	// ErrSince is when the errors in a row began ("offline since 10:42");
 	// zero unless State is StateError.
 	ErrSince time.Time
+
+	Paused     bool     // enabled = false: not watched, holds no connection
+	Ignored    int      // new mails from ignore_from senders: not in New (len(IgnoredIDs))
+	IgnoredIDs []string // their ids: Mark read dismisses them too
+	QuietIDs   []string // the ids in NewIDs from quiet_from senders: never notified
+	NoNotify   bool     // notify = false: no notification for this account
+	Sound      string   // the account's notification sound (name or file); "" is silent
+	OpenWith   string   // the account's built-in opener (accounts.OpenWith)
 }
 
 // Snapshot is the immutable state of every account at one moment. Readers

@@ -87,8 +87,7 @@ func newAcctState(a accounts.Account) *acctState {
 		poke:  make(chan struct{}, 1),
 		done:  make(chan struct{}),
 		marks: make(chan markJob, 4),
-		snap: AccountSnapshot{Name: a.Name, Protocol: string(a.Protocol), Unread: -1,
-			OpenCmd: a.OpenCommand, URL: a.URL},
+		snap:  settingsSnap(AccountSnapshot{Name: a.Name, Protocol: string(a.Protocol), Unread: -1}, a),
 	}
 }
 
@@ -192,7 +191,10 @@ func (m *Manager) apply(st *state, r result) {
 	as.snap.Pushed, as.snap.Polled = r.inbox.Pushed, r.inbox.Polled
 	as.snap.Checked = time.Now()
 	as.snap.ErrSince = time.Time{}
-	as.setNew(d.newIDs)
+	as.setNew(as.filterSenders(d.newIDs))
+	if as.acct.FiltersSenders() && len(r.inbox.Mails) > 0 && as.undescribed() {
+		pokeAcct(as) // describe the rest now, not at the next push or poll
+	}
 }
 
 // seen returns the cached copy of the account's seen set.
@@ -278,7 +280,7 @@ func (m *Manager) markRead(st *state, shown Snapshot, account string) (int, erro
 			continue
 		}
 		as := st.accts[sa.Name]
-		if as == nil || len(sa.NewIDs) == 0 {
+		if as == nil || len(sa.NewIDs) == 0 && len(sa.IgnoredIDs) == 0 {
 			continue
 		}
 		st.store.Update(sa.Name, func(s *seen.Account) {
@@ -302,6 +304,7 @@ func (m *Manager) markRead(st *state, shown Snapshot, account string) (int, erro
 		}
 		n += len(as.snap.NewIDs) - len(rest)
 		as.setNew(rest)
+		as.dismissIgnored(st, sa)
 		as.seen = nil
 	}
 	if err := st.store.Save(); err != nil {

@@ -20,6 +20,7 @@ type Mail struct {
 	Subject   string    // MIME words decoded
 	Date      time.Time // the Date header; zero if missing or unparsable
 	MessageID string    // the Message-ID header, for matching across UIDVALIDITY changes
+	Address   string    // the From address, lower-cased, for quiet_from and ignore_from; "" if unknown
 }
 
 // Query is what the caller tells a checker before a check.

@@ -12,6 +12,10 @@ import (
 func (m *Manager) start(st *state, as *acctState) {
 	ctx, cancel := context.WithCancel(st.ctx)
 	as.cancel = cancel
+	if as.acct.Disabled {
+		m.startPaused(ctx, st, as)
+		return
+	}
 	as.newChecker = m.checker
 	as.checker = m.checker(as.acct)
 	st.wg.Add(1)

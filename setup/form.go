@@ -29,6 +29,7 @@ type form struct {
 	FoldersText     string   // comma-separated folders when Known is empty
 	CAFile          string
 	PasswordCommand string
+	OpenWith        string // built-in opener of a clicked mail (open_with)
 	Hint            string // from autoconfig
 	Source          string // where the settings came from
 	PwRef           string // reference to the kept password; set when rendering
@@ -44,6 +45,7 @@ func parseForm(r *http.Request) *form {
 		Folders: r.PostForm["folder"], Known: r.PostForm["known"], FoldersText: v("folders"),
 		CAFile: v("ca_file"), PasswordCommand: v("password_command"), Hint: v("hint"), Source: v("source"),
 		oauthForm: parseOAuthForm(r),
+		OpenWith:  v("open_with"),
 	}
 }
 
@@ -91,6 +93,7 @@ func (f *form) account(base accounts.Account) (accounts.Account, []string) {
 	a.CAFile = f.CAFile
 	a.PasswordCommand = f.PasswordCommand
 	f.applyOAuth(&a, base)
+	a.OpenWith = accounts.OpenWith(f.OpenWith)
 	if err := a.Validate(); err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			_, msg, ok := strings.Cut(line, ": ") // drop the `account "x":` prefix
@@ -106,7 +109,8 @@ func (f *form) account(base accounts.Account) (accounts.Account, []string) {
 // formFor fills the form from a saved account.
 func formFor(a accounts.Account) *form {
 	f := &form{Edit: true, Orig: a.Name, Name: a.Name, Protocol: string(a.Protocol), Host: a.Host,
-		Security: string(a.Security), Username: a.Username, CAFile: a.CAFile, PasswordCommand: a.PasswordCommand}
+		Security: string(a.Security), Username: a.Username, CAFile: a.CAFile, PasswordCommand: a.PasswordCommand,
+		OpenWith: string(a.OpenWith)}
 	if a.Port != 0 {
 		f.Port = strconv.Itoa(a.Port)
 	}

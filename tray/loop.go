@@ -181,7 +181,7 @@ func (l *loop) redraw(force bool) {
 
 // state reads what the menu shows besides the snapshot.
 func (l *loop) state() ViewState {
-	st := ViewState{Now: l.now(), MarkOnServer: l.o.MarkOnServer != nil}
+	st := ViewState{Now: l.now(), MarkOnServer: l.o.MarkOnServer != nil, AccountPause: l.o.SetEnabled != nil}
 	if p := l.o.Pause; p != nil {
 		st.Pause, st.PausedUntil = true, p.PausedUntil()
 	}
@@ -355,6 +355,10 @@ func (l *loop) do(c click) (quit bool) {
 				l.job(func() { l.o.EditAccount(acct) })
 				break
 			}
+		}
+	case ActSetEnabled:
+		if l.o.SetEnabled != nil {
+			l.job(func() { l.setEnabled(a.Account, a.On) })
 		}
 	case ActMarkOnServer:
 		if l.o.MarkOnServer == nil {

@@ -57,6 +57,10 @@ type Options struct {
 	// seen lists (the snapshot the menu was drawn from) and returns how many.
 	// It is called on a goroutine of its own; ctx ends when Run returns.
 	MarkOnServer func(ctx context.Context, seen poller.Snapshot, account string) (int, error)
+	// SetEnabled is "Pause" / "Resume" in each account's submenu: it
+	// writes enabled to the config file, which the caller follows. It is
+	// called on a goroutine of its own.
+	SetEnabled func(account string, on bool) error
 }
 
 // Toggle is an on/off setting the menu shows as a check box. Get is called

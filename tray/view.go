@@ -58,13 +58,14 @@ const (
 	ActMarkOnServer             // Options.MarkOnServer for Account with the snapshot shown
 	ActAccounts                 // Options.Accounts
 	ActEditAccount              // Options.EditAccount for Account, with its problem in the snapshot shown
+	ActSetEnabled               // Options.SetEnabled for Account: On resumes, !On pauses
 )
 
 var actionNames = [...]string{
 	ActNone: "none", ActMarkRead: "markread", ActCheckNow: "checknow", ActOpenMail: "openmail",
 	ActAddAccount: "addaccount", ActQuit: "quit", ActAutostart: "autostart", ActPauseHour: "pausehour",
 	ActPauseTomorrow: "pausetomorrow", ActResume: "resume", ActMarkOnServer: "markonserver", ActAccounts: "accounts",
-	ActEditAccount: "editaccount",
+	ActEditAccount: "editaccount", ActSetEnabled: "setenabled",
 }
 
 // String names the kind in logs and test goldens: "checknow", not "2".
@@ -80,7 +81,7 @@ type Action struct {
 	Kind    ActionKind
 	Account string // account name; "" = all accounts
 	MailID  string // for ActOpenMail
-	On      bool   // for ActAutostart: the state to set (the opposite of the one shown)
+	On      bool   // for ActAutostart, ActSetEnabled: the state to set (the opposite of the one shown)
 }
 
 // ViewState is what the menu shows besides the snapshot. The zero value
@@ -98,6 +99,8 @@ type ViewState struct {
 	AutostartOn bool
 	// MarkOnServer offers "Mark read on server" for each IMAP account.
 	MarkOnServer bool
+	// AccountPause offers "Pause" / "Resume" in each account's submenu.
+	AccountPause bool
 }
 
 // paused reports whether a pause is running at st.Now.
@@ -221,6 +224,7 @@ func headline(s poller.Snapshot) string {
 	default:
 		h = fmt.Sprintf("%d new mails", s.Total)
 	}
+	h += ignoredNote(s)
 	switch n := trouble(s); {
 	case n == 1:
 		h += " · 1 account needs attention"
@@ -236,10 +240,14 @@ func trouble(s poller.Snapshot) int { return s.Errors() }
 // status is the short state of an account: "2 new", "no new mail",
 // "login refused", "2 new, login refused".
 func status(a poller.AccountSnapshot) string {
+	if a.Paused {
+		return "Paused"
+	}
 	news := "no new mail"
 	if a.New > 0 {
 		news = fmt.Sprintf("%d new", a.New)
 	}
+	news += ignoredCount(a.Ignored)
 	switch a.State {
 	case poller.StateStarting:
 		if a.New == 0 {
@@ -317,6 +325,9 @@ func problem(e *poller.CheckError) (what, said string, fix Item) {
 }
 
 func accountItem(a poller.AccountSnapshot, st ViewState) Item {
+	if a.Paused {
+		return pausedItem(a, st)
+	}
 	it := Item{Label: truncate(a.Name+" — "+status(a), MaxLabel)}
 	edit := Action{Kind: ActEditAccount, Account: a.Name}
 	fix := Item{Label: "Edit account…"}
@@ -358,6 +369,9 @@ func accountItem(a poller.AccountSnapshot, st ViewState) Item {
 	if st.MarkOnServer && a.Protocol == "imap" {
 		it.Children = append(it.Children, Item{Label: "Mark read on server", Disabled: a.New == 0,
 			Action: Action{Kind: ActMarkOnServer, Account: a.Name}})
+	}
+	if st.AccountPause {
+		it.Children = append(it.Children, Item{Label: "Pause", Action: Action{Kind: ActSetEnabled, Account: a.Name}})
 	}
 	if !failed {
 		fix.Action = edit
