@@ -3,7 +3,10 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -76,7 +79,7 @@ func (s *noteServer) times(subject string) int {
 }
 
 // imapSessions lists the pids of user's IMAP sessions that Dovecot holds.
-func imapSessions(t *testing.T, d *testenv.Dovecot, user string) []string {
+func imapSessions(t testing.TB, d *testenv.Dovecot, user string) []string {
 	t.Helper()
 	var out []string
 	for _, line := range strings.Split(d.Doveadm(t, "who", "-1", user), "\n") {
@@ -123,7 +126,7 @@ var wrongWords = []string{"login refused", "secure connection failed", "settings
 // them, until ok accepts them, for at most limit; it fails the test if
 // any read shows the outage as a password (or other non-network) problem.
 // It returns the properties ok accepted and how long it took.
-func waitShown(t *testing.T, item *trayhost.Item, what string, limit time.Duration, ok func(trayhost.Props) bool) (trayhost.Props, time.Duration) {
+func waitShown(t testing.TB, item *trayhost.Item, what string, limit time.Duration, ok func(trayhost.Props) bool) (trayhost.Props, time.Duration) {
 	t.Helper()
 	t0 := time.Now()
 	deadline := t0.Add(limit)
@@ -328,4 +331,100 @@ func TestTrayNetworkLoss(t *testing.T) {
 		}
 	}
 	tray.stop(t)
+}
+
+// BenchmarkTrayRecovery measures P8 (docs/benchmarks.md) at the level of
+// the binary: the time from the link coming back to the tray showing the
+// right count, read through the tray host as a panel reads it. The tray,
+// Dovecot and the buses run in a private network namespace (root); each
+// round takes the loopback down for 1 s while a mail arrives.
+//   - link-up: then NetworkManager says connected-global, as it does after
+//     a Wi-Fi change;
+//   - link-up-no-signal: nothing says so; the connections from before
+//     carry on once TCP retransmits.
+//
+// Run it without -race, with -benchtime 20x; it reports the median and
+// the max.
+func BenchmarkTrayRecovery(b *testing.B) {
+	if !testenv.InPrivateNetwork(b) {
+		return
+	}
+	d := testenv.StartDovecot(b)
+	addr := testenv.PrivateBus(b, false)
+	h := trayhost.Start(b, testenv.Connect(b, addr))
+	system := testenv.PrivateBus(b, false)
+	nm := testenv.Connect(b, system)
+	if r, err := nm.RequestName("org.freedesktop.NetworkManager", dbus.NameFlagDoNotQueue); err != nil || r != dbus.RequestNameReplyPrimaryOwner {
+		b.Fatalf("own NetworkManager's name: %v %v", r, err)
+	}
+
+	dir := b.TempDir()
+	user, pw := d.AddUser(b)
+	pwFile := filepath.Join(dir, "pw")
+	config := filepath.Join(dir, "config", "mailsneaker", "config.toml")
+	if err := os.MkdirAll(filepath.Dir(config), 0o700); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(pwFile, []byte(pw+"\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(config, []byte(accountTOML("work", "imap", d.IMAPS, "tls", user, pwFile, d.CAFile)), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(binary)
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "XDG_STATE_HOME="+filepath.Join(dir, "state"),
+		"HOME="+dir, "XDG_RUNTIME_DIR="+b.TempDir(), "XDG_CONFIG_DIRS="+b.TempDir(),
+		"DBUS_SESSION_BUS_ADDRESS="+addr, "DBUS_SYSTEM_BUS_ADDRESS="+system)
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	b.Cleanup(func() { cmd.Process.Kill(); <-exited })
+	item := h.WaitItem(b, exited)
+
+	truth := 0
+	counted := func(what string) {
+		b.Helper()
+		tip, title := "work: no new mail", ""
+		if truth > 0 {
+			tip, title = fmt.Sprintf("work: %d new", truth), strconv.Itoa(truth)
+		}
+		waitShown(b, item, what, 30*time.Second, func(p trayhost.Props) bool { return p.Tooltip == tip && p.Title == title })
+	}
+	steady := func(what string) {
+		b.Helper()
+		testenv.Eventually(b, 20*time.Second, func() bool { return len(imapSessions(b, d, user)) == 2 },
+			"Dovecot to hold the check's and IDLE's sessions %s", what)
+	}
+	counted("the first check")
+	steady("at start")
+
+	run := func(b *testing.B, signal bool) {
+		var took []time.Duration
+		for i := 0; b.Loop(); i++ {
+			testenv.Loopback(b, false)
+			truth++
+			d.Deliver(b, user, testenv.Message("Ann <ann@example.com>", fmt.Sprintf("%s %d", b.Name(), i), "x"))
+			time.Sleep(time.Second) // the outage itself, not a wait for an event
+			t0 := time.Now()
+			testenv.Loopback(b, true)
+			if signal {
+				if err := nm.Emit("/org/freedesktop/NetworkManager", "org.freedesktop.NetworkManager.StateChanged", uint32(70)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			counted(fmt.Sprintf("%s %d", b.Name(), i))
+			took = append(took, time.Since(t0))
+			b.StopTimer()
+			steady("again") // the next outage starts from a steady state
+			b.StartTimer()
+		}
+		slices.Sort(took)
+		b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "median-ms")
+		b.ReportMetric(float64(took[len(took)-1].Microseconds())/1000, "max-ms")
+		b.ReportMetric(0, "ns/op")
+	}
+	b.Run("link-up", func(b *testing.B) { run(b, true) })
+	b.Run("link-up-no-signal", func(b *testing.B) { run(b, false) })
 }
