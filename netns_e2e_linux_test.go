@@ -345,7 +345,9 @@ func TestTrayNetworkLoss(t *testing.T) {
 //   - link-up-no-signal: nothing says so; the connections from before
 //     carry on once TCP retransmits;
 //   - link-up-4.5s: link-up after an outage of 4.5 s, the longest of
-//     TestTrayNetworkLoss's flaps.
+//     TestTrayNetworkLoss's flaps;
+//   - resume: logind's PrepareForSleep(true), Dovecot then holds no
+//     session of the tray, a mail arrives, PrepareForSleep(false).
 //
 // Run it without -race, with -benchtime 20x; it reports the median and
 // the max.
@@ -357,9 +359,11 @@ func BenchmarkTrayRecovery(b *testing.B) {
 	addr := testenv.PrivateBus(b, false)
 	h := trayhost.Start(b, testenv.Connect(b, addr))
 	system := testenv.PrivateBus(b, false)
-	nm := testenv.Connect(b, system)
-	if r, err := nm.RequestName("org.freedesktop.NetworkManager", dbus.NameFlagDoNotQueue); err != nil || r != dbus.RequestNameReplyPrimaryOwner {
-		b.Fatalf("own NetworkManager's name: %v %v", r, err)
+	nm, login1 := testenv.Connect(b, system), testenv.Connect(b, system)
+	for c, name := range map[*dbus.Conn]string{nm: "org.freedesktop.NetworkManager", login1: "org.freedesktop.login1"} {
+		if r, err := c.RequestName(name, dbus.NameFlagDoNotQueue); err != nil || r != dbus.RequestNameReplyPrimaryOwner {
+			b.Fatalf("own %s: %v %v", name, r, err)
+		}
 	}
 
 	dir := b.TempDir()
@@ -388,7 +392,7 @@ func BenchmarkTrayRecovery(b *testing.B) {
 	item := h.WaitItem(b, exited)
 
 	truth := 0
-	counted := func(what string) {
+	counted := func(b testing.TB, what string) {
 		b.Helper()
 		tip, title := "work: no new mail", ""
 		if truth > 0 {
@@ -396,32 +400,29 @@ func BenchmarkTrayRecovery(b *testing.B) {
 		}
 		waitShown(b, item, what, 30*time.Second, func(p trayhost.Props) bool { return p.Tooltip == tip && p.Title == title })
 	}
-	steady := func(what string) {
+	steady := func(b testing.TB, what string) {
 		b.Helper()
 		testenv.Eventually(b, 20*time.Second, func() bool { return len(imapSessions(b, d, user)) == 2 },
 			"Dovecot to hold the check's and IDLE's sessions %s", what)
 	}
-	counted("the first check")
-	steady("at start")
+	counted(b, "the first check")
+	steady(b, "at start")
 
-	run := func(b *testing.B, outage time.Duration, signal bool) {
+	// run measures rounds of outage (which delivers the mail by calling
+	// mail) and back: from back's start to the right count.
+	run := func(b *testing.B, outage func(b *testing.B, mail func()), back func(b *testing.B)) {
 		var took []time.Duration
 		for i := 0; b.Loop(); i++ {
-			testenv.Loopback(b, false)
-			truth++
-			d.Deliver(b, user, testenv.Message("Ann <ann@example.com>", fmt.Sprintf("%s %d", b.Name(), i), "x"))
-			time.Sleep(outage) // the outage itself, not a wait for an event
+			outage(b, func() {
+				truth++
+				d.Deliver(b, user, testenv.Message("Ann <ann@example.com>", fmt.Sprintf("%s %d", b.Name(), i), "x"))
+			})
 			t0 := time.Now()
-			testenv.Loopback(b, true)
-			if signal {
-				if err := nm.Emit("/org/freedesktop/NetworkManager", "org.freedesktop.NetworkManager.StateChanged", uint32(70)); err != nil {
-					b.Fatal(err)
-				}
-			}
-			counted(fmt.Sprintf("%s %d", b.Name(), i))
+			back(b)
+			counted(b, fmt.Sprintf("%s %d", b.Name(), i))
 			took = append(took, time.Since(t0))
 			b.StopTimer()
-			steady("again") // the next outage starts from a steady state
+			steady(b, "again") // the next outage starts from a steady state
 			b.StartTimer()
 		}
 		slices.Sort(took)
@@ -429,7 +430,39 @@ func BenchmarkTrayRecovery(b *testing.B) {
 		b.ReportMetric(float64(took[len(took)-1].Microseconds())/1000, "max-ms")
 		b.ReportMetric(0, "ns/op")
 	}
-	b.Run("link-up", func(b *testing.B) { run(b, time.Second, true) })
-	b.Run("link-up-no-signal", func(b *testing.B) { run(b, time.Second, false) })
-	b.Run("link-up-4.5s", func(b *testing.B) { run(b, 4500*time.Millisecond, true) })
+	down := func(length time.Duration) func(*testing.B, func()) {
+		return func(b *testing.B, mail func()) {
+			testenv.Loopback(b, false)
+			mail()
+			time.Sleep(length) // the outage itself, not a wait for an event
+		}
+	}
+	up := func(signal bool) func(*testing.B) {
+		return func(b *testing.B) {
+			testenv.Loopback(b, true)
+			if signal {
+				if err := nm.Emit("/org/freedesktop/NetworkManager", "org.freedesktop.NetworkManager.StateChanged", uint32(70)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	sleep := func(v bool) func(*testing.B) {
+		return func(b *testing.B) {
+			if err := login1.Emit("/org/freedesktop/login1", "org.freedesktop.login1.Manager.PrepareForSleep", v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("link-up", func(b *testing.B) { run(b, down(time.Second), up(true)) })
+	b.Run("link-up-no-signal", func(b *testing.B) { run(b, down(time.Second), up(false)) })
+	b.Run("link-up-4.5s", func(b *testing.B) { run(b, down(4500*time.Millisecond), up(true)) })
+	b.Run("resume", func(b *testing.B) {
+		run(b, func(b *testing.B, mail func()) {
+			sleep(true)(b)
+			testenv.Eventually(b, 20*time.Second, func() bool { return len(imapSessions(b, d, user)) == 0 },
+				"Dovecot to hold no session of the sleeping tray")
+			mail()
+		}, sleep(false))
+	})
 }
