@@ -13,6 +13,8 @@ package poller
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -408,7 +410,7 @@ func (ck *imapChecker) folder(s *imapSession, f string, st imapStatus, reset boo
 	var set imap.UIDSet
 	set.AddNum(need...)
 	ck.log.Debug("imap UID FETCH ENVELOPE", "folder", f, "count", len(need))
-	msgs, err := s.c.Fetch(set, &imap.FetchOptions{UID: true, Envelope: true}).Collect()
+	msgs, err := s.c.Fetch(set, &imap.FetchOptions{UID: true, Envelope: true, RFC822Size: true}).Collect()
 	if err != nil {
 		return nil, err
 	}
@@ -416,7 +418,7 @@ func (ck *imapChecker) folder(s *imapSession, f string, st imapStatus, reset boo
 		if msg.UID == 0 || msg.Envelope == nil {
 			continue
 		}
-		fs.mails[msg.UID] = imapMail(f, st.validity, msg.UID, msg.Envelope)
+		fs.mails[msg.UID] = imapMail(f, st.validity, msg.UID, msg.Envelope, msg.RFC822Size)
 	}
 	return fs, nil
 }
@@ -435,9 +437,9 @@ func imapUIDs(all imap.NumSet) ([]imap.UID, error) {
 	return slices.Compact(uids), nil
 }
 
-// imapMail describes a message from its envelope. imapclient has already
-// decoded the MIME encoded-words of the subject and the names.
-func imapMail(folder string, validity uint32, uid imap.UID, env *imap.Envelope) *Mail {
+// imapMail describes a message from its envelope and size. imapclient has
+// already decoded the MIME encoded-words of the subject and the names.
+func imapMail(folder string, validity uint32, uid imap.UID, env *imap.Envelope, size int64) *Mail {
 	m := &Mail{
 		ID:        imapID(folder, validity, uid),
 		Folder:    folder,
@@ -459,7 +461,27 @@ func imapMail(folder string, validity uint32, uid imap.UID, env *imap.Envelope) 
 		}
 		break
 	}
+	if m.MessageID == "" {
+		m.Digest = imapDigest(env, size)
+	}
 	return m
+}
+
+// imapDigest identifies a mail without a Message-ID across UID changes: a
+// hash of its Date, From, Subject and size, as POP3 hashes headers where
+// the server has no UIDL. "d:" and 32 hex digits; a parsed Message-ID
+// always holds an "@", so the two never collide.
+func imapDigest(env *imap.Envelope, size int64) string {
+	h := sha256.New()
+	date := ""
+	if !env.Date.IsZero() {
+		date = strconv.FormatInt(env.Date.Unix(), 10)
+	}
+	fmt.Fprintf(h, "%s\n%s\n%d\n", date, env.Subject, size)
+	for _, addr := range env.From {
+		fmt.Fprintf(h, "%s\n%s@%s\n", addr.Name, addr.Mailbox, addr.Host)
+	}
+	return "d:" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // Close logs out of every connection and waits for their goroutines.

@@ -104,10 +104,13 @@ func (st *state) query(name string) Query {
 	for id := range as.described {
 		described[id] = struct{}{}
 	}
+	imapAcct := as.acct.Protocol == accounts.IMAP
 	q := Query{Want: func(id string) bool {
-		_, known := dismissed.IDs[id]
+		key, known := dismissed.IDs[id]
 		_, known2 := described[id]
-		return !known && !known2
+		// An IMAP dismissal without a key asks for its envelope too, so
+		// that decide can key it (it can then follow its mail to a new UID).
+		return (!known || imapAcct && key == "") && !known2
 	}}
 	if as.acct.Protocol == accounts.IMAP {
 		q.Validity = validities(dismissed)
@@ -146,7 +149,7 @@ func (m *Manager) apply(st *state, r result) {
 	}
 	st.reloadIfChanged(m.log)
 	prev := st.seen(r.name)
-	d := decide(as.acct, prev, st.store.Reset(), r.inbox)
+	d := decide(as.acct, prev, st.store.Reset(), r.inbox, as.described)
 	if d.changed(prev) {
 		st.store.Update(r.name, func(s *seen.Account) {
 			if s.IDs == nil {
@@ -166,6 +169,9 @@ func (m *Manager) apply(st *state, r result) {
 	if st.store.Reset() && st.allBaselined() {
 		st.store.ClearReset()
 		m.save(st, as)
+	}
+	if d.log != "" {
+		m.log.Info(d.log)
 	}
 	if d.notice != "" {
 		m.log.Warn(d.notice)
@@ -286,7 +292,7 @@ func (m *Manager) markRead(st *state, shown Snapshot, account string) (int, erro
 				s.IDs = map[string]string{}
 			}
 			for _, id := range sa.NewIDs {
-				s.IDs[id] = as.described[id].MessageID
+				s.IDs[id] = dismissKey(as.described[id])
 			}
 			s.Baselined = true
 		})

@@ -20,6 +20,9 @@ type Mail struct {
 	Subject   string    // MIME words decoded
 	Date      time.Time // the Date header; zero if missing or unparsable
 	MessageID string    // the Message-ID header, for matching across UIDVALIDITY changes
+	// Digest stands in for MessageID where the mail has none (IMAP):
+	// dismissKey of Date, From, Subject and size.
+	Digest string
 }
 
 // Query is what the caller tells a checker before a check.
