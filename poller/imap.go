@@ -74,6 +74,12 @@ type imapChecker struct {
 	watched []string  // the folders of the last check ("*" expanded)
 	watch   imapWatch // how changes between checks are learnt
 
+	// stale counts the empty envelopes fetched on a kept connection by
+	// the current check (see Check); freshSession says the connection was
+	// opened by it.
+	stale        int
+	freshSession bool
+
 	// IDLE (imap_idle.go).
 	idleRestart time.Duration
 	idlers      map[string]*imapIdler
@@ -158,7 +164,23 @@ func (ck *imapChecker) Check(ctx context.Context, q Query) (*Inbox, error) {
 	}()
 	ck.sess.idle.setReadTimeout(ck.o.timeout())
 	wasAlive := ck.sess.alive()
+	ck.stale, ck.freshSession = 0, fresh
 	in, err := ck.checkOnce(ctx, q)
+	if err == nil && ck.stale > 0 {
+		// GNU Mailutils answers a kept session with empty envelopes for
+		// mail another client has moved from Maildir new/ to cur/; a new
+		// session reads them. Without them a dismissal cannot follow its
+		// renumbered mail.
+		ck.log.Debug("imap empty envelopes on a kept connection; reconnecting", "count", ck.stale)
+		ck.dropSession()
+		if err := ck.connect(ctx); err != nil {
+			return nil, err
+		}
+		ck.stale, ck.freshSession = 0, true
+		ck.sess.idle.setReadTimeout(ck.o.timeout())
+		wasAlive, fresh = false, true
+		in, err = ck.checkOnce(ctx, q)
+	}
 	// A live connection that timed out is a server (or path) that does not
 	// answer: a fresh connection would hang as long again and double the
 	// time to report it.
@@ -418,6 +440,10 @@ func (ck *imapChecker) folder(s *imapSession, f string, st imapStatus, reset boo
 		if msg.UID == 0 || msg.Envelope == nil {
 			continue
 		}
+		if imapEnvelopeEmpty(msg.Envelope) && !ck.freshSession {
+			ck.stale++ // not cached: Check fetches it again over a new connection
+			continue
+		}
 		fs.mails[msg.UID] = imapMail(f, st.validity, msg.UID, msg.Envelope, msg.RFC822Size)
 	}
 	return fs, nil
@@ -465,6 +491,13 @@ func imapMail(folder string, validity uint32, uid imap.UID, env *imap.Envelope, 
 		m.Digest = imapDigest(env, size)
 	}
 	return m
+}
+
+// imapEnvelopeEmpty reports an envelope without Date, From, Subject and
+// Message-ID: a message the server could not read, or a message without
+// headers.
+func imapEnvelopeEmpty(env *imap.Envelope) bool {
+	return env.Date.IsZero() && len(env.From) == 0 && env.Subject == "" && env.MessageID == ""
 }
 
 // imapDigest identifies a mail without a Message-ID across UID changes: a
