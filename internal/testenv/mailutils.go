@@ -216,6 +216,28 @@ func (m *Mailutils) start() error {
 		go func() { cmd.Wait(); close(c.exited) }()
 		children = append(children, c)
 		deadline := time.Now().Add(15 * time.Second)
+		// A port it cannot bind does not stop the server: it logs so
+		// before "started" and serves the other one, while whoever holds
+		// the port would answer our probe.
+		for {
+			b, _ := os.ReadFile(logPath)
+			said := string(b[min(offset, int64(len(b))):])
+			if strings.Contains(said, "Address already in use") {
+				return fail(fmt.Errorf("%w: %s could not bind its ports:\n%s", errPortTaken, srv.prog, tail([]byte(said), 10)))
+			}
+			if strings.Contains(said, ") started") {
+				break
+			}
+			select {
+			case <-c.exited:
+				return fail(fmt.Errorf("%s exited:\n%s", srv.prog, tail([]byte(said), 10)))
+			default:
+			}
+			if time.Now().After(deadline) {
+				return fail(fmt.Errorf("%s did not start in 15 s:\n%s", srv.prog, tail([]byte(said), 10)))
+			}
+			time.Sleep(20 * time.Millisecond) // polls the log; the deadline bounds it
+		}
 		for i, port := range srv.ports {
 			for {
 				err := m.probe(port, i == 1, srv.greeting)

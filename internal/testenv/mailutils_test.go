@@ -5,6 +5,8 @@ package testenv
 import (
 	"bufio"
 	"crypto/tls"
+	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -58,4 +60,22 @@ func TestMailutilsStartsAndAuthenticates(t *testing.T) {
 	m.Stop(t)
 	m.Start(t)
 	talk(m.IMAPS, "a LOGOUT")
+}
+
+// TestMailutilsPortTaken: a port held by another listener is a failed
+// start to retry elsewhere, not a server that answers (imap4d keeps
+// running on the ports it could bind).
+func TestMailutilsPortTaken(t *testing.T) {
+	m := StartMailutils(t)
+	m.Stop(t)
+	l, err := net.Listen("tcp", m.Addr(m.IMAPS))
+	if err != nil {
+		t.Skipf("cannot hold the port: %v", err)
+	}
+	defer l.Close()
+	if err := m.start(); !errors.Is(err, errPortTaken) {
+		t.Fatalf("start with IMAPS taken: %v, want errPortTaken", err)
+	}
+	l.Close()
+	m.Start(t)
 }
