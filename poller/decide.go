@@ -2,6 +2,7 @@ package poller
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +20,8 @@ type decision struct {
 	baselined bool              // the account's seen set is baselined from now on
 	notice    string            // said once to the user and logged at Warn
 	log       string            // logged at Info: what happened, nothing to act on
+	describe  []string          // IMAP folders to describe whole from now on (Query.Describe)
+	again     bool              // check again at once: some mail could not be judged
 }
 
 // changed reports whether the seen set must be written.
@@ -82,6 +85,7 @@ func decide(a accounts.Account, known *seen.Account, stateLost bool, in *Inbox, 
 		return d
 	}
 
+	var hold map[string]bool // IMAP folders whose unknown mail without an envelope is not judged yet
 	if a.Protocol == accounts.IMAP {
 		mail := func(id string) (Mail, bool) {
 			if m, ok := in.Mails[id]; ok {
@@ -90,7 +94,28 @@ func decide(a accounts.Account, known *seen.Account, stateLost bool, in *Inbox, 
 			m, ok := described[id]
 			return m, ok
 		}
-		followed, rebased := followDismissals(known, in, present, mail, d.add)
+		fr := followDismissals(known, in, present, mail, d.add)
+		followed, rebased := fr.followed, fr.rebased
+		d.describe, hold = fr.renumbered, fr.deferred
+		if len(hold) > 0 {
+			// Dismissed mail may hide among the renumbered mail whose
+			// envelope was not fetched (only the newest are): keep those
+			// dismissals and judge that mail at a check that describes
+			// the whole folder, asked for at once.
+			d.again = true
+			kept := d.remove[:0]
+			for _, id := range d.remove {
+				if f, _, _, ok := ParseIMAPID(id); !ok || !hold[f] {
+					kept = append(kept, id)
+				}
+			}
+			d.remove = kept
+			for f := range hold {
+				if !slices.Contains(d.describe, f) {
+					d.describe = append(d.describe, f)
+				}
+			}
+		}
 		if len(followed) > 0 {
 			d.log = fmt.Sprintf("%s: dismissed mail got new UIDs from the server; the dismissals followed it by Message-ID or digest: %s", a.Name, strings.Join(followed, ", "))
 		}
@@ -116,6 +141,13 @@ func decide(a accounts.Account, known *seen.Account, stateLost bool, in *Inbox, 
 		}
 		if _, ok := d.add[id]; ok {
 			continue
+		}
+		if f, _, _, ok := ParseIMAPID(id); ok && hold[f] {
+			_, fetched := in.Mails[id]
+			_, shown := described[id]
+			if !fetched && !shown {
+				continue
+			}
 		}
 		d.newIDs = append(d.newIDs, id)
 	}
@@ -144,7 +176,7 @@ func dismissKey(m Mail) string {
 // re-baseline) rather than flooding the user; its dismissals are keyed, so
 // the next change carries them and mail that arrives later counts.
 // followed and rebased name the folders concerned and how many mails.
-func followDismissals(known *seen.Account, in *Inbox, present map[string]struct{}, mail func(id string) (Mail, bool), add map[string]string) (followed, rebased []string) {
+func followDismissals(known *seen.Account, in *Inbox, present map[string]struct{}, mail func(id string) (Mail, bool), add map[string]string) followResult {
 	vanished := map[string]map[string]int{} // folder → key → count
 	blank := map[string]bool{}              // folder → a vanished dismissal has no key
 	for id, key := range known.IDs {
@@ -169,9 +201,10 @@ func followDismissals(known *seen.Account, in *Inbox, present map[string]struct{
 		reset[f] = blank[f]
 	}
 	if len(vanished) == 0 && len(reset) == 0 {
-		return nil, nil
+		return followResult{}
 	}
 	nFollowed, nRebased := map[string]int{}, map[string]int{}
+	unkeyed := map[string]bool{} // folder → an unknown unseen mail there has no envelope
 	var folders []string
 	for _, id := range in.IDs {
 		if _, ok := known.IDs[id]; ok {
@@ -192,6 +225,9 @@ func followDismissals(known *seen.Account, in *Inbox, present map[string]struct{
 		case reset[f]:
 			nRebased[f]++
 		default:
+			if k == "" {
+				unkeyed[f] = true
+			}
 			continue
 		}
 		if nFollowed[f]+nRebased[f] == 1 {
@@ -199,15 +235,45 @@ func followDismissals(known *seen.Account, in *Inbox, present map[string]struct{
 		}
 		add[id] = k
 	}
+	var r followResult
 	for _, f := range folders {
 		if n := nFollowed[f]; n > 0 {
-			followed = append(followed, fmt.Sprintf("%s (%d)", f, n))
+			r.followed = append(r.followed, fmt.Sprintf("%s (%d)", f, n))
+			if _, ok := reset[f]; !ok {
+				// New UIDs under the same UIDVALIDITY: the server
+				// renumbers (not a one-off rebuild), and will again.
+				r.renumbered = append(r.renumbered, f)
+			}
 		}
 		if n := nRebased[f]; n > 0 {
-			rebased = append(rebased, fmt.Sprintf("%s (%d)", f, n))
+			r.rebased = append(r.rebased, fmt.Sprintf("%s (%d)", f, n))
 		}
 	}
-	return followed, rebased
+	for f, keys := range vanished {
+		left := 0
+		for _, n := range keys {
+			left += n
+		}
+		if left > 0 && unkeyed[f] && !slices.Contains(in.Described, f) {
+			if r.deferred == nil {
+				r.deferred = map[string]bool{}
+			}
+			r.deferred[f] = true
+		}
+	}
+	return r
+}
+
+// followResult is what followDismissals did.
+type followResult struct {
+	followed, rebased []string // "folder (count)" for the log and the notice
+	// renumbered are the folders where the server gave mail new UIDs
+	// under the same UIDVALIDITY: from now on every unseen mail there is
+	// described, so that every dismissal finds its mail.
+	renumbered []string
+	// deferred are folders where a dismissal found no mail while mail
+	// without an envelope may be it.
+	deferred map[string]bool
 }
 
 // validities is the UIDVALIDITY per folder that the dismissed set was keyed with.

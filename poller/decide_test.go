@@ -2,6 +2,7 @@ package poller
 
 import (
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -176,5 +177,42 @@ func TestDecideRebaselineThenNewMailCounts(t *testing.T) {
 	}
 	if !strings.Contains(d.log, "INBOX (2)") {
 		t.Errorf("log = %q, want the 2 followed dismissals named", d.log)
+	}
+}
+
+// TestDecideRenumberedBeyondTheFetchedEnvelopes: the server renumbered a
+// folder (GNU Mailutils, mail in new/) and only the newest envelopes were
+// fetched. A dismissal that found no mail is kept, the mail without an
+// envelope is not called new, and a check that describes the whole folder
+// is asked for at once; that check settles it. A folder renumbered under
+// the same UIDVALIDITY is described whole from then on.
+func TestDecideRenumberedBeyondTheFetchedEnvelopes(t *testing.T) {
+	a := accounts.Account{Name: "mu", Protocol: accounts.IMAP}
+	known := &seen.Account{Baselined: true, IDs: map[string]string{"INBOX/7/1": "<a@x>", "INBOX/7/2": "<b@x>"}}
+	in := &Inbox{IDs: []string{"INBOX/7/9", "INBOX/7/8"}, Mails: map[string]Mail{"INBOX/7/9": {MessageID: "<a@x>"}}}
+	d := decide(a, known, false, in, nil)
+	if len(d.newIDs) != 0 || len(d.remove) != 0 || d.add["INBOX/7/9"] != "<a@x>" || len(d.add) != 1 {
+		t.Errorf("held: new %q, remove %q, add %v; want nothing new, nothing pruned, 7/9 followed", d.newIDs, d.remove, d.add)
+	}
+	if !d.again || !slices.Equal(d.describe, []string{"INBOX"}) {
+		t.Errorf("again %v, describe %q; want a whole-folder check of INBOX at once", d.again, d.describe)
+	}
+	known.IDs["INBOX/7/9"] = "<a@x>"
+	// The whole-folder check, renumbered again.
+	in = &Inbox{IDs: []string{"INBOX/7/12", "INBOX/7/11", "INBOX/7/10"}, Described: []string{"INBOX"},
+		Mails: map[string]Mail{"INBOX/7/12": {Digest: "d:new"}, "INBOX/7/11": {MessageID: "<a@x>"}, "INBOX/7/10": {MessageID: "<b@x>"}}}
+	d = decide(a, known, false, in, nil)
+	if !slices.Equal(d.newIDs, []string{"INBOX/7/12"}) || len(d.add) != 2 || d.again {
+		t.Errorf("settled: new %q, add %v, again %v; want only the new mail new, both dismissals followed", d.newIDs, d.add, d.again)
+	}
+	if !slices.Equal(d.remove, []string{"INBOX/7/1", "INBOX/7/2", "INBOX/7/9"}) {
+		t.Errorf("remove %q, want the old ids", d.remove)
+	}
+	// Mail read elsewhere while other mail without an envelope arrived in
+	// a folder already described whole: no hold, the mail counts.
+	known = &seen.Account{Baselined: true, IDs: map[string]string{"INBOX/7/1": "<a@x>"}}
+	in = &Inbox{IDs: []string{"INBOX/7/5"}, Described: []string{"INBOX"}}
+	if d = decide(a, known, false, in, nil); d.again || !slices.Equal(d.newIDs, []string{"INBOX/7/5"}) {
+		t.Errorf("described folder: again %v new %q; want no hold", d.again, d.newIDs)
 	}
 }

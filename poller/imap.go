@@ -281,8 +281,9 @@ func (ck *imapChecker) checkOnce(ctx context.Context, q Query) (*Inbox, error) {
 		st := statuses[f]
 		v, known := q.Validity[f]
 		reset := known && v != st.validity
+		all := reset || q.Describe[f] // describe every unseen mail
 		ck.log.Debug("imap STATUS", "folder", f, "messages", st.messages, "unseen", st.unseen, "uidnext", st.uidNext, "modseq", st.modSeq)
-		fs, err := ck.folder(s, f, st, reset, q.Want, &selected)
+		fs, err := ck.folder(s, f, st, all, q.Want, &selected)
 		if err != nil && ck.vanished(f, err) {
 			continue // deleted since LIST: the next check lists without it
 		}
@@ -294,11 +295,14 @@ func (ck *imapChecker) checkOnce(ctx context.Context, q Query) (*Inbox, error) {
 		if reset {
 			in.Reset = append(in.Reset, f)
 		}
+		if all {
+			in.Described = append(in.Described, f)
+		}
 		for j := len(fs.unseen) - 1; j >= 0; j-- {
 			uid := fs.unseen[j]
 			in.IDs = append(in.IDs, imapID(f, st.validity, uid))
 			if m := fs.mails[uid]; m != nil {
-				if reset {
+				if all {
 					in.Mails[m.ID] = *m
 				} else if q.Want != nil && q.Want(m.ID) {
 					wanted = append(wanted, m)
@@ -345,8 +349,10 @@ func (ck *imapChecker) statusErr(folder string, err error) error {
 
 // folder brings the cache of folder f up to date with status st: when st
 // is unchanged it does no I/O unless an envelope is wanted that was never
-// fetched. It EXAMINEs f when it must look inside (*selected is then set).
-func (ck *imapChecker) folder(s *imapSession, f string, st imapStatus, reset bool, want func(string) bool, selected *bool) (*imapFolder, error) {
+// fetched. With all it fetches the envelope of every unseen mail (up to
+// imapResetCap), else of the newest wanted. It EXAMINEs f when it must
+// look inside (*selected is then set).
+func (ck *imapChecker) folder(s *imapSession, f string, st imapStatus, all bool, want func(string) bool, selected *bool) (*imapFolder, error) {
 	fs := ck.folders[f]
 	if fs == nil || fs.status.validity != st.validity {
 		fs = &imapFolder{mails: make(map[imap.UID]*Mail)}
@@ -407,15 +413,15 @@ func (ck *imapChecker) folder(s *imapSession, f string, st imapStatus, reset boo
 		fs.mails = keep
 	}
 
-	// Which envelopes are missing: the newest wanted, or on a reset all.
+	// Which envelopes are missing: the newest wanted, or all.
 	var need []imap.UID
 	limit := MaxMails
-	if reset {
+	if all {
 		limit = imapResetCap
 	}
 	for i := len(fs.unseen) - 1; i >= 0 && limit > 0; i-- {
 		uid := fs.unseen[i]
-		if !reset && (want == nil || !want(imapID(f, st.validity, uid))) {
+		if !all && (want == nil || !want(imapID(f, st.validity, uid))) {
 			continue
 		}
 		limit--

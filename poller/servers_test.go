@@ -271,13 +271,27 @@ func coreIMAP(t *testing.T, srv mailServer) {
 	checkUntil(t, m, sub, "imap", "0 new at the next check", func(s Snapshot) bool {
 		return newCount("imap", 0)(s) && s.Accounts[0].Unread == 3
 	})
+	// More dismissed at once than a snapshot describes (MaxMails): each
+	// dismissal still follows its mail.
+	for i := range MaxMails + 2 {
+		srv.deliver(t, user, noIDMessage("Bulk <bulk@example.com>", fmt.Sprintf("bulk %d", i)))
+	}
+	shown = checkUntil(t, m, sub, "imap", "the bulk new", newCount("imap", MaxMails+2))
+	if n, err := m.MarkRead(context.Background(), shown, "imap"); err != nil || n != MaxMails+2 {
+		t.Fatalf("MarkRead = %d, %v; want %d", n, err, MaxMails+2)
+	}
+	for i := range 2 {
+		checkUntil(t, m, sub, "imap", fmt.Sprintf("0 new at check %d after the bulk", i+1), func(s Snapshot) bool {
+			return newCount("imap", 0)(s) && s.Accounts[0].Unread == 3+MaxMails+2
+		})
+	}
 
 	// Read elsewhere: it drops.
 	srv.deliver(t, user, noIDMessage("Cy <cy@example.com>", "three"))
 	checkUntil(t, m, sub, "imap", "1 new", newCount("imap", 1))
 	readElsewhere(t, srv, user, pw, "three")
 	checkUntil(t, m, sub, "imap", "0 new after reading elsewhere", func(s Snapshot) bool {
-		return newCount("imap", 0)(s) && s.Accounts[0].Unread == 3
+		return newCount("imap", 0)(s) && s.Accounts[0].Unread == 3+MaxMails+2
 	})
 	srv.deliver(t, user, noIDMessage("Dee <dee@example.com>", "four"))
 	before := checkUntil(t, m, sub, "imap", "1 new", newCount("imap", 1))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"sync"
 	"time"
@@ -47,6 +48,9 @@ type acctState struct {
 	// check copies nothing; it is replaced, never modified, so a Query
 	// handed to the account goroutine may keep reading it.
 	seen *seen.Account
+	// describe are the IMAP folders whose unseen mail is described whole
+	// at every check (Query.Describe): the server renumbers mail there.
+	describe map[string]bool
 	// reconnect asks the account's goroutine to drop its connections
 	// before its next check (Reconnect); the goroutine clears it.
 	reconnect bool
@@ -114,6 +118,7 @@ func (st *state) query(name string) Query {
 	}}
 	if as.acct.Protocol == accounts.IMAP {
 		q.Validity = validities(dismissed)
+		q.Describe = maps.Clone(as.describe) // the goroutine reads it while this one changes as.describe
 	}
 	if as.acct.Protocol == accounts.POP3 && !dismissed.Baselined && (!as.acct.CountExisting || st.store.Reset()) {
 		// This check takes the mail on the server as seen (decide): none
@@ -172,6 +177,15 @@ func (m *Manager) apply(st *state, r result) {
 	}
 	if d.log != "" {
 		m.log.Info(d.log)
+	}
+	for _, f := range d.describe {
+		if as.describe == nil {
+			as.describe = map[string]bool{}
+		}
+		as.describe[f] = true
+	}
+	if d.again {
+		pokeAcct(as)
 	}
 	if d.notice != "" {
 		m.log.Warn(d.notice)

@@ -34,6 +34,10 @@ type Query struct {
 	// (absent: unknown). A folder whose UIDVALIDITY differs is reported in
 	// Inbox.Reset and the Message-IDs of all its unseen mail are fetched.
 	Validity map[string]uint32
+	// Describe lists IMAP folders whose unseen mail must all be described
+	// (up to a cap), not only the newest wanted: folders where the server
+	// renumbers mail, so that every dismissal can follow its mail.
+	Describe map[string]bool
 }
 
 // Inbox is what one check found on the server.
@@ -42,12 +46,15 @@ type Inbox struct {
 	// IMAP every unseen message of every watched folder.
 	IDs []string
 	// Mails describes ids: those Query.Want asked for (capped) and, for
-	// folders in Reset, every unseen one (Message-ID at least).
+	// folders in Described, every unseen one (Message-ID at least).
 	Mails map[string]Mail
 	// Unread is the server's unseen count (IMAP); -1 when the protocol has none.
 	Unread int
 	// Reset lists IMAP folders whose UIDVALIDITY differs from Query.Validity.
 	Reset []string
+	// Described lists the IMAP folders whose every unseen mail is in
+	// Mails: those in Reset and in Query.Describe.
+	Described []string
 	// Messages is the total number of messages in the watched folders.
 	Messages int
 	// Pushed are the IMAP folders watched by IDLE between checks, Polled
