@@ -117,7 +117,7 @@ func visit(t *testing.T, fileURL string) (origin, path, html string) {
 // read while the tray rebuilt it.
 func whole(m trayhost.Menu) bool { return len(m) > 0 && m[len(m)-1].Line == "Quit" }
 
-var failedAt = regexp.MustCompile(`(?m)^( *)Failed at \d\d:\d\d — (next try \d\d:\d\d|retrying in \d+ s) \[-\]$`)
+var failedAt = regexp.MustCompile(`(?m)^( *)Failed at \d\d:\d\d( — (next try \d\d:\d\d|retrying in \d+ s))? \[-\]$`)
 
 // TestTrayLeadsToTheFix: a wrong password in the keychain shows, in the
 // real tray, a plain line and "Change password…"; the click opens the

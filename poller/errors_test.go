@@ -77,11 +77,12 @@ func TestCheckErrorCertificate(t *testing.T) {
 	}
 }
 
-// failing is a checker whose every check fails.
+// failing is a checker whose every check fails, as an unreachable server
+// does (a refused login would wait for the user instead of backing off).
 type failing struct{}
 
 func (failing) Check(context.Context, Query) (*Inbox, error) {
-	return nil, &CheckError{Kind: KindAuth, Msg: "login refused"}
+	return nil, &CheckError{Kind: KindNetwork, Msg: "connection refused"}
 }
 func (failing) Wait(ctx context.Context, d time.Duration) error { <-ctx.Done(); return ctx.Err() }
 func (failing) Close() error                                    { return nil }

@@ -13,6 +13,8 @@ package poller
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -72,6 +74,12 @@ type imapChecker struct {
 	folders map[string]*imapFolder
 	watched []string  // the folders of the last check ("*" expanded)
 	watch   imapWatch // how changes between checks are learnt
+
+	// stale counts the empty envelopes fetched on a kept connection by
+	// the current check (see Check); freshSession says the connection was
+	// opened by it.
+	stale        int
+	freshSession bool
 
 	// IDLE (imap_idle.go).
 	idleRestart time.Duration
@@ -161,7 +169,23 @@ func (ck *imapChecker) Check(ctx context.Context, q Query) (*Inbox, error) {
 	}()
 	ck.sess.idle.setReadTimeout(ck.o.timeout())
 	wasAlive := ck.sess.alive()
+	ck.stale, ck.freshSession = 0, fresh
 	in, err := ck.checkOnce(ctx, q)
+	if err == nil && ck.stale > 0 {
+		// GNU Mailutils answers a kept session with empty envelopes for
+		// mail another client has moved from Maildir new/ to cur/; a new
+		// session reads them. Without them a dismissal cannot follow its
+		// renumbered mail.
+		ck.log.Debug("imap empty envelopes on a kept connection; reconnecting", "count", ck.stale)
+		ck.dropSession()
+		if err := ck.connect(ctx); err != nil {
+			return nil, err
+		}
+		ck.stale, ck.freshSession = 0, true
+		ck.sess.idle.setReadTimeout(ck.o.timeout())
+		wasAlive, fresh = false, true
+		in, err = ck.checkOnce(ctx, q)
+	}
 	// A live connection that timed out is a server (or path) that does not
 	// answer: a fresh connection would hang as long again and double the
 	// time to report it.
@@ -262,8 +286,9 @@ func (ck *imapChecker) checkOnce(ctx context.Context, q Query) (*Inbox, error) {
 		st := statuses[f]
 		v, known := q.Validity[f]
 		reset := known && v != st.validity
+		all := reset || q.Describe[f] // describe every unseen mail
 		ck.log.Debug("imap STATUS", "folder", f, "messages", st.messages, "unseen", st.unseen, "uidnext", st.uidNext, "modseq", st.modSeq)
-		fs, err := ck.folder(s, f, st, reset, q.Want, &selected)
+		fs, err := ck.folder(s, f, st, all, q.Want, &selected)
 		if err != nil && ck.vanished(f, err) {
 			continue // deleted since LIST: the next check lists without it
 		}
@@ -275,11 +300,14 @@ func (ck *imapChecker) checkOnce(ctx context.Context, q Query) (*Inbox, error) {
 		if reset {
 			in.Reset = append(in.Reset, f)
 		}
+		if all {
+			in.Described = append(in.Described, f)
+		}
 		for j := len(fs.unseen) - 1; j >= 0; j-- {
 			uid := fs.unseen[j]
 			in.IDs = append(in.IDs, imapID(f, st.validity, uid))
 			if m := fs.mails[uid]; m != nil {
-				if reset {
+				if all {
 					in.Mails[m.ID] = *m
 				} else if q.Want != nil && q.Want(m.ID) {
 					wanted = append(wanted, m)
@@ -326,8 +354,10 @@ func (ck *imapChecker) statusErr(folder string, err error) error {
 
 // folder brings the cache of folder f up to date with status st: when st
 // is unchanged it does no I/O unless an envelope is wanted that was never
-// fetched. It EXAMINEs f when it must look inside (*selected is then set).
-func (ck *imapChecker) folder(s *imapSession, f string, st imapStatus, reset bool, want func(string) bool, selected *bool) (*imapFolder, error) {
+// fetched. With all it fetches the envelope of every unseen mail (up to
+// imapResetCap), else of the newest wanted. It EXAMINEs f when it must
+// look inside (*selected is then set).
+func (ck *imapChecker) folder(s *imapSession, f string, st imapStatus, all bool, want func(string) bool, selected *bool) (*imapFolder, error) {
 	fs := ck.folders[f]
 	if fs == nil || fs.status.validity != st.validity {
 		fs = &imapFolder{mails: make(map[imap.UID]*Mail)}
@@ -388,15 +418,15 @@ func (ck *imapChecker) folder(s *imapSession, f string, st imapStatus, reset boo
 		fs.mails = keep
 	}
 
-	// Which envelopes are missing: the newest wanted, or on a reset all.
+	// Which envelopes are missing: the newest wanted, or all.
 	var need []imap.UID
 	limit := MaxMails
-	if reset {
+	if all {
 		limit = imapResetCap
 	}
 	for i := len(fs.unseen) - 1; i >= 0 && limit > 0; i-- {
 		uid := fs.unseen[i]
-		if !reset && (want == nil || !want(imapID(f, st.validity, uid))) {
+		if !all && (want == nil || !want(imapID(f, st.validity, uid))) {
 			continue
 		}
 		limit--
@@ -413,7 +443,7 @@ func (ck *imapChecker) folder(s *imapSession, f string, st imapStatus, reset boo
 	var set imap.UIDSet
 	set.AddNum(need...)
 	ck.log.Debug("imap UID FETCH ENVELOPE", "folder", f, "count", len(need))
-	msgs, err := s.c.Fetch(set, &imap.FetchOptions{UID: true, Envelope: true}).Collect()
+	msgs, err := s.c.Fetch(set, &imap.FetchOptions{UID: true, Envelope: true, RFC822Size: true}).Collect()
 	if err != nil {
 		return nil, err
 	}
@@ -421,7 +451,11 @@ func (ck *imapChecker) folder(s *imapSession, f string, st imapStatus, reset boo
 		if msg.UID == 0 || msg.Envelope == nil {
 			continue
 		}
-		fs.mails[msg.UID] = imapMail(f, st.validity, msg.UID, msg.Envelope)
+		if imapEnvelopeEmpty(msg.Envelope) && !ck.freshSession {
+			ck.stale++ // not cached: Check fetches it again over a new connection
+			continue
+		}
+		fs.mails[msg.UID] = imapMail(f, st.validity, msg.UID, msg.Envelope, msg.RFC822Size)
 	}
 	return fs, nil
 }
@@ -440,9 +474,9 @@ func imapUIDs(all imap.NumSet) ([]imap.UID, error) {
 	return slices.Compact(uids), nil
 }
 
-// imapMail describes a message from its envelope. imapclient has already
-// decoded the MIME encoded-words of the subject and the names.
-func imapMail(folder string, validity uint32, uid imap.UID, env *imap.Envelope) *Mail {
+// imapMail describes a message from its envelope and size. imapclient has
+// already decoded the MIME encoded-words of the subject and the names.
+func imapMail(folder string, validity uint32, uid imap.UID, env *imap.Envelope, size int64) *Mail {
 	m := &Mail{
 		ID:        imapID(folder, validity, uid),
 		Folder:    folder,
@@ -465,7 +499,34 @@ func imapMail(folder string, validity uint32, uid imap.UID, env *imap.Envelope) 
 		}
 		break
 	}
+	if m.MessageID == "" {
+		m.Digest = imapDigest(env, size)
+	}
 	return m
+}
+
+// imapEnvelopeEmpty reports an envelope without Date, From, Subject and
+// Message-ID: a message the server could not read, or a message without
+// headers.
+func imapEnvelopeEmpty(env *imap.Envelope) bool {
+	return env.Date.IsZero() && len(env.From) == 0 && env.Subject == "" && env.MessageID == ""
+}
+
+// imapDigest identifies a mail without a Message-ID across UID changes: a
+// hash of its Date, From, Subject and size, as POP3 hashes headers where
+// the server has no UIDL. "d:" and 32 hex digits; a parsed Message-ID
+// always holds an "@", so the two never collide.
+func imapDigest(env *imap.Envelope, size int64) string {
+	h := sha256.New()
+	date := ""
+	if !env.Date.IsZero() {
+		date = strconv.FormatInt(env.Date.Unix(), 10)
+	}
+	fmt.Fprintf(h, "%s\n%s\n%d\n", date, env.Subject, size)
+	for _, addr := range env.From {
+		fmt.Fprintf(h, "%s\n%s@%s\n", addr.Name, addr.Mailbox, addr.Host)
+	}
+	return "d:" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // Close logs out of every connection and waits for their goroutines.

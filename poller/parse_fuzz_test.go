@@ -88,7 +88,7 @@ func FuzzIMAPMail(f *testing.F) {
 		if group {
 			env.From = append(env.From, imap.Address{})
 		}
-		m := imapMail(folder, validity, imap.UID(uid), env)
+		m := imapMail(folder, validity, imap.UID(uid), env, 0)
 		if m.Folder != folder || m.Subject != subject || m.MessageID != msgID {
 			t.Fatalf("mail %+v lost envelope fields", m)
 		}

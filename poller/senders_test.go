@@ -198,7 +198,7 @@ func TestFromAddress(t *testing.T) {
 		}
 	}
 	env := &imap.Envelope{From: []imap.Address{{Name: "GitHub", Mailbox: "NoReply", Host: "GitHub.com"}}}
-	if got := imapMail("INBOX", 1, 7, env).Address; got != "noreply@github.com" {
+	if got := imapMail("INBOX", 1, 7, env, 0).Address; got != "noreply@github.com" {
 		t.Errorf("IMAP address %q", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"sync"
 	"time"
@@ -47,6 +48,9 @@ type acctState struct {
 	// check copies nothing; it is replaced, never modified, so a Query
 	// handed to the account goroutine may keep reading it.
 	seen *seen.Account
+	// describe are the IMAP folders whose unseen mail is described whole
+	// at every check (Query.Describe): the server renumbers mail there.
+	describe map[string]bool
 	// reconnect asks the account's goroutine to drop its connections
 	// before its next check (Reconnect); the goroutine clears it.
 	reconnect bool
@@ -103,13 +107,17 @@ func (st *state) query(name string) Query {
 	for id := range as.described {
 		described[id] = struct{}{}
 	}
+	imapAcct := as.acct.Protocol == accounts.IMAP
 	q := Query{Want: func(id string) bool {
-		_, known := dismissed.IDs[id]
+		key, known := dismissed.IDs[id]
 		_, known2 := described[id]
-		return !known && !known2
+		// An IMAP dismissal without a key asks for its envelope too, so
+		// that decide can key it (it can then follow its mail to a new UID).
+		return (!known || imapAcct && key == "") && !known2
 	}}
 	if as.acct.Protocol == accounts.IMAP {
 		q.Validity = validities(dismissed)
+		q.Describe = maps.Clone(as.describe) // the goroutine reads it while this one changes as.describe
 	}
 	if as.acct.Protocol == accounts.POP3 && !dismissed.Baselined && (!as.acct.CountExisting || st.store.Reset()) {
 		// This check takes the mail on the server as seen (decide): none
@@ -145,7 +153,7 @@ func (m *Manager) apply(st *state, r result) {
 	}
 	st.reloadIfChanged(m.log)
 	prev := st.seen(r.name)
-	d := decide(as.acct, prev, st.store.Reset(), r.inbox)
+	d := decide(as.acct, prev, st.store.Reset(), r.inbox, as.described)
 	if d.changed(prev) {
 		st.store.Update(r.name, func(s *seen.Account) {
 			if s.IDs == nil {
@@ -165,6 +173,18 @@ func (m *Manager) apply(st *state, r result) {
 	if st.store.Reset() && st.allBaselined() {
 		st.store.ClearReset()
 		m.save(st, as)
+	}
+	if d.log != "" {
+		m.log.Info(d.log)
+	}
+	for _, f := range d.describe {
+		if as.describe == nil {
+			as.describe = map[string]bool{}
+		}
+		as.describe[f] = true
+	}
+	if d.again {
+		pokeAcct(as)
 	}
 	if d.notice != "" {
 		m.log.Warn(d.notice)
@@ -288,7 +308,7 @@ func (m *Manager) markRead(st *state, shown Snapshot, account string) (int, erro
 				s.IDs = map[string]string{}
 			}
 			for _, id := range sa.NewIDs {
-				s.IDs[id] = as.described[id].MessageID
+				s.IDs[id] = dismissKey(as.described[id])
 			}
 			s.Baselined = true
 		})

@@ -21,6 +21,9 @@ type Mail struct {
 	Date      time.Time // the Date header; zero if missing or unparsable
 	MessageID string    // the Message-ID header, for matching across UIDVALIDITY changes
 	Address   string    // the From address, lower-cased, for quiet_from and ignore_from; "" if unknown
+	// Digest stands in for MessageID where the mail has none (IMAP):
+	// dismissKey of Date, From, Subject and size.
+	Digest string
 }
 
 // Query is what the caller tells a checker before a check.
@@ -32,6 +35,10 @@ type Query struct {
 	// (absent: unknown). A folder whose UIDVALIDITY differs is reported in
 	// Inbox.Reset and the Message-IDs of all its unseen mail are fetched.
 	Validity map[string]uint32
+	// Describe lists IMAP folders whose unseen mail must all be described
+	// (up to a cap), not only the newest wanted: folders where the server
+	// renumbers mail, so that every dismissal can follow its mail.
+	Describe map[string]bool
 }
 
 // Inbox is what one check found on the server.
@@ -40,12 +47,15 @@ type Inbox struct {
 	// IMAP every unseen message of every watched folder.
 	IDs []string
 	// Mails describes ids: those Query.Want asked for (capped) and, for
-	// folders in Reset, every unseen one (Message-ID at least).
+	// folders in Described, every unseen one (Message-ID at least).
 	Mails map[string]Mail
 	// Unread is the server's unseen count (IMAP); -1 when the protocol has none.
 	Unread int
 	// Reset lists IMAP folders whose UIDVALIDITY differs from Query.Validity.
 	Reset []string
+	// Described lists the IMAP folders whose every unseen mail is in
+	// Mails: those in Reset and in Query.Describe.
+	Described []string
 	// Messages is the total number of messages in the watched folders.
 	Messages int
 	// Pushed are the IMAP folders watched by IDLE between checks, Polled

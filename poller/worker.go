@@ -35,7 +35,8 @@ func (m *Manager) start(st *state, as *acctState) {
 }
 
 // loop is an account's goroutine: check, then wait for a push, the poll
-// interval or a poke; on errors wait with capped, jittered backoff.
+// interval or a poke; on errors wait with capped, jittered backoff, except
+// after a refused login (KindAuth), which waits for a poke.
 func (m *Manager) loop(ctx context.Context, st *state, as *acctState) {
 	fails := 0
 	for {
@@ -76,7 +77,8 @@ func (m *Manager) loop(ctx context.Context, st *state, as *acctState) {
 		// snapshot can say when the next try is.
 		var wait time.Duration
 		r := result{as: as, name: as.acct.Name, inbox: inbox, err: err, at: time.Now()}
-		if err != nil {
+		waitUser := err != nil && KindOf(err) == KindAuth
+		if err != nil && !waitUser {
 			fails++
 			wait = max(backoff(m.o.BackoffMin, m.o.BackoffMax, fails), minPoll(as))
 			if KindOf(err) == KindSignIn {
@@ -88,6 +90,18 @@ func (m *Manager) loop(ctx context.Context, st *state, as *acctState) {
 		case st.results <- r:
 		case <-ctx.Done():
 			return
+		}
+		if waitUser {
+			// Trying a refused password again can lock the account on
+			// some servers: wait for Check now, Reconnect, or new
+			// settings (which restart this goroutine).
+			m.log.Debug("login refused; waiting for the user", "account", as.acct.Name, "err", err)
+			select {
+			case <-as.poke:
+				continue
+			case <-ctx.Done():
+				return
+			}
 		}
 		if err != nil {
 			m.log.Debug("check failed; retrying", "account", as.acct.Name, "in", wait.Round(time.Millisecond), "err", err)
