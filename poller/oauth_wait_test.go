@@ -29,3 +29,19 @@ func TestSignInAgainWaitsForTheUser(t *testing.T) {
 	}
 	waitSnap(t, sub, "the check after the new sign-in", func(s Snapshot) bool { return s.Accounts[0].State == StateOK })
 }
+
+// TestRefusedTokenRetries: a refused password waits for the user (trying
+// it again can lock the account), but a refused OAuth2 access token does
+// not: the source dropped it, and the retry gets a fresh one (or, when the
+// sign-in is gone, KindSignIn, which waits).
+func TestRefusedTokenRetries(t *testing.T) {
+	ck := &scriptChecker{errs: make(chan error, 2)}
+	a := accounts.Account{Name: "a", Protocol: accounts.IMAP, Host: "127.0.0.1", Port: 1, Username: "u",
+		PollInterval: time.Hour, Auth: accounts.AuthOAuth2, OAuthProvider: accounts.ProviderGoogle}.WithDefaults()
+	_, sub, stop := startManager(t, ManagerOptions{Accounts: []accounts.Account{a}, Store: mustOpenStore(t, t.TempDir()),
+		NewChecker: func(accounts.Account) Checker { return ck }, BackoffMin: time.Millisecond, BackoffMax: time.Millisecond})
+	defer stop()
+	ck.errs <- &CheckError{Kind: KindAuth, Msg: "the server refused the access token"}
+	ck.errs <- nil // the retry, with a fresh token
+	waitSnap(t, sub, "the retry with a fresh token, unasked", func(s Snapshot) bool { return s.Accounts[0].State == StateOK })
+}

@@ -77,7 +77,9 @@ func (m *Manager) loop(ctx context.Context, st *state, as *acctState) {
 		// snapshot can say when the next try is.
 		var wait time.Duration
 		r := result{as: as, name: as.acct.Name, inbox: inbox, err: err, at: time.Now()}
-		waitUser := err != nil && KindOf(err) == KindAuth
+		// A refused password waits for the user; a refused OAuth2 access
+		// token is retried: the source dropped it and gets a fresh one.
+		waitUser := err != nil && KindOf(err) == KindAuth && !as.acct.OAuth2()
 		if err != nil && !waitUser {
 			fails++
 			wait = max(backoff(m.o.BackoffMin, m.o.BackoffMax, fails), minPoll(as))
