@@ -37,7 +37,7 @@ func TestTokenEndpointRedirectNotFollowed(t *testing.T) {
 			a := accounts.Account{Name: "acct", Protocol: accounts.IMAP, Host: "127.0.0.1", Username: "u",
 				Auth: accounts.AuthOAuth2, OAuthProvider: accounts.ProviderCustom, OAuthClientID: "cid",
 				OAuthClientSecret: "client-secret-value",
-				OAuthAuthURL: endpoint.URL + "/auth", OAuthTokenURL: endpoint.URL + "/token"}
+				OAuthAuthURL:      endpoint.URL + "/auth", OAuthTokenURL: endpoint.URL + "/token"}
 
 			// The code exchange.
 			for _, hc := range []*http.Client{nil, {}} {
