@@ -286,9 +286,9 @@ func (s *Server) saveOAuth(w http.ResponseWriter, r *http.Request, v *view, kc *
 	if err != nil {
 		// config.toml still has the account as it was: the keychain goes
 		// back to match it, or the account would lose its sign-in (a
-		// rename) and a grant be left under a name no account has.
+		// rename) and a grant be left where no oauth2 account has it.
 		switch {
-		case grant != nil && (!f.Edit || renamed):
+		case grant != nil && (!f.Edit || renamed || !base.OAuth2()):
 			if derr := oauth.DeleteGrant(ctx, kc, a.Name); derr != nil {
 				s.log.Warn("cannot delete the sign-in from the keychain", "account", a.Name, "err", derr)
 			}

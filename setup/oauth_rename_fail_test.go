@@ -64,3 +64,47 @@ func TestSignInRenameConfigWriteFails(t *testing.T) {
 		kc.Delete(ctx, oauth.KeychainUser("home"))
 	}
 }
+
+// TestSignInSwitchConfigWriteFails: a password account that signs in on
+// its edit page, when config.toml cannot be written on Save, keeps its
+// password and gets no grant in the keychain (it is still a password
+// account there).
+func TestSignInSwitchConfigWriteFails(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the config lock (10 s)")
+	}
+	addr := testenv.SessionBus(t, false)
+	testenv.GnomeKeyring(t, addr)
+	kc := &accounts.Keychain{Service: "mailsneaker-signin-switch-fail-test"}
+	ctx := context.Background()
+	p := newOAuthPage(t, kc, 5*time.Second)
+	writeAccount(t, p.s.path, accounts.Account{Name: "work", Protocol: accounts.IMAP, Host: "127.0.0.1", Port: 993,
+		Security: accounts.TLS, Username: "ann"})
+	if err := kc.Set(ctx, "work", "the-password"); err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Delete(ctx, "work")
+	form := p.form("mail offline_access")
+	form.Set("mode", "edit")
+	form.Set("orig", "work")
+	form.Set("name", "work")
+	_, signed := p.back(t, p.srv.Consent(t, p.signIn(t, form), true))
+	form.Set("signref", hiddenValue(t, signed, "signref"))
+	form.Set("action", "save")
+	lock, err := safefile.TryLock(p.s.path + ".lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := p.page("POST", "/account", form)
+	lock.Unlock()
+	if !strings.Contains(got, "The account was not saved") {
+		t.Fatalf("the save did not fail:\n%s", got)
+	}
+	if pw, err := kc.Get(ctx, "work"); err != nil || pw != "the-password" {
+		t.Errorf("the password account lost its password: %v", err)
+	}
+	if _, err := kc.Get(ctx, oauth.KeychainUser("work")); err == nil {
+		kc.Delete(ctx, oauth.KeychainUser("work"))
+		t.Error("a grant is left for an account that is still a password account in config.toml")
+	}
+}
