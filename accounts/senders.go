@@ -39,13 +39,20 @@ func (a Account) Sender(addr string) SenderRule {
 func (a Account) FiltersSenders() bool { return len(a.QuietFrom) > 0 || len(a.IgnoreFrom) > 0 }
 
 func matchAny(patterns []string, addr string) bool {
+	addr = strings.ReplaceAll(addr, "/", noSlash)
 	for _, p := range patterns {
-		if ok, err := path.Match(strings.ToLower(p), addr); ok && err == nil {
+		if ok, err := path.Match(strings.ReplaceAll(strings.ToLower(p), "/", noSlash), addr); ok && err == nil {
 			return true
 		}
 	}
 	return false
 }
+
+// noSlash stands in for "/" in a pattern and an address: path.Match's *
+// stops at a slash, and a local part may hold one, so "a/b@spam.example"
+// would get past ignore_from = ["*@spam.example"]. U+FFFF is not a
+// character of any address, and a "/" in a pattern still matches one.
+const noSlash = "\uFFFF"
 
 // maxFromLen bounds the From header SenderAddress parses: a real one is a
 // few hundred bytes, and a hostile one must not cost more than that.

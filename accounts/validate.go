@@ -90,9 +90,10 @@ func (a Account) problems(dir string) []*ConfigError {
 		bad("name", "name %q has spaces around it (remove them)", a.Name)
 	case utf8.RuneCountInString(a.Name) > MaxNameLen:
 		bad("name", "name is %d characters long (use at most %d)", utf8.RuneCountInString(a.Name), MaxNameLen)
-	case strings.HasPrefix(a.Name, ReservedNamePrefix):
+	case len(a.Name) >= len(ReservedNamePrefix) && strings.EqualFold(a.Name[:len(ReservedNamePrefix)], ReservedNamePrefix):
 		// The keychain holds an oauth2 account's sign-in as "oauth:<name>";
-		// a password account named so would share that entry.
+		// a password account named so would share that entry. In any case:
+		// Windows' Credential Manager does not tell "OAuth:" from "oauth:".
 		bad("name", "name %q starts with %q, which MailSneaker keeps for sign-ins in the keychain (choose another name)", a.Name, ReservedNamePrefix)
 	}
 	switch a.Protocol {

@@ -15,6 +15,7 @@ import (
 	"mailsneaker/oauth"
 	"mailsneaker/poller"
 	"mailsneaker/seen"
+	"mailsneaker/setup"
 )
 
 // stringList is a repeatable string flag (--folder A --folder B).
@@ -42,7 +43,7 @@ func Account(ctx context.Context, e *Env, args []string) int {
 }
 
 func accountAdd(ctx context.Context, e *Env, args []string) int {
-	fs := e.newFlagSet("account add", "account add --name N --protocol imap|pop3 --host H [--port P] [--security tls|starttls|none] --username U [--folder F]... [--password-stdin] [--password-command CMD] [--ca-file F] [--no-verify]")
+	fs := e.newFlagSet("account add", "account add --name N --protocol imap|pop3 --host H [--port P] [--security tls|starttls|none] --username U [--folder F]... [--password-stdin] [--password-command CMD] [--ca-file F] [--no-verify] | --sign-in")
 	var a accounts.Account
 	var folders stringList
 	var protocol, security, poll string
@@ -59,11 +60,19 @@ func accountAdd(ctx context.Context, e *Env, args []string) int {
 	fs.BoolVar(&a.CountExisting, "count-existing", false, "POP3: count mail already on the server as new")
 	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin")
 	noVerify := fs.Bool("no-verify", false, "save without logging in first")
+	signIn := fs.Bool("sign-in", false, "Gmail, Outlook: sign in with Google or Microsoft on the Add account page in the browser")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		if err == nil {
 			fs.Usage()
 		}
 		return ExitUsage
+	}
+	if *signIn {
+		if fs.NFlag() > 1 {
+			fmt.Fprintln(e.Stderr, "mailsneaker account add: --sign-in takes no other flag: the page asks for the address and detects the rest")
+			return ExitUsage
+		}
+		return accountSignIn(ctx, e)
 	}
 	a.Protocol, a.Security, a.Folders = accounts.Protocol(protocol), accounts.Security(security), folders
 	if poll != "" {
@@ -118,6 +127,43 @@ func accountAdd(ctx context.Context, e *Env, args []string) int {
 	}
 	fmt.Fprintf(e.Stdout, "added account %q to %s\n", a.Name, e.ConfigPath)
 	return ExitOK
+}
+
+// accountSignIn is `account add --sign-in`: an oauth2 account (auth =
+// "oauth2") is made by signing in at the provider, which only a browser
+// can do, so it opens the tray's Add account page (the sign-in, the
+// keychain and config.toml are the page's) and waits until it is saved or
+// given up.
+func accountSignIn(ctx context.Context, e *Env) int {
+	before := map[string]bool{}
+	if cfg, err := e.loadConfig(); err == nil {
+		for _, a := range cfg.Accounts {
+			before[a.Name] = true
+		}
+	}
+	o := setup.Options{ConfigPath: e.ConfigPath, Logger: e.Logger}
+	if e.Keychain != nil {
+		o.Secrets = e.Keychain
+	}
+	page := setup.NewLauncher(ctx, o, func(msg string) { fmt.Fprintln(e.Stderr, "mailsneaker: "+msg) })
+	page.Add()
+	fmt.Fprintf(e.Stderr, "the Add account page is open in your browser: enter the address, press Sign in with Google or Microsoft, then Save (it closes after %d idle minutes)\n", int(setup.DefaultIdleTimeout.Minutes()))
+	why := page.Wait(ctx)
+	if why == "saved" {
+		if cfg, err := e.loadConfig(); err == nil {
+			for _, a := range cfg.Accounts {
+				if !before[a.Name] {
+					fmt.Fprintf(e.Stdout, "added account %q to %s\n", a.Name, e.ConfigPath)
+				}
+			}
+		}
+		return ExitOK
+	}
+	if why == "" {
+		why = "stopped"
+	}
+	fmt.Fprintf(e.Stderr, "mailsneaker: the page closed (%s); no account was added\n", why)
+	return ExitFailed
 }
 
 // readPassword reads the password from stdin: without echo on a terminal,

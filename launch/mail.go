@@ -54,6 +54,9 @@ func plan(m Mail, goos string) (action, error) {
 			}
 		}
 		argv, err := Argv(m.OpenCommand, m.values())
+		if err == nil && goos == "windows" {
+			err = batchSafe(argv[0], m)
+		}
 		return action{argv: argv}, err
 	case m.OpenWith == accounts.OpenThunderbird && id != "":
 		return action{argv: []string{"thunderbird", "mid:" + id}}, nil
@@ -92,12 +95,46 @@ func open(m Mail) error {
 	case a.url != "":
 		return URL(a.url)
 	case len(a.argv) > 0:
+		if runtime.GOOS == "windows" && m.OpenCommand != "" {
+			// "open" may be found as open.cmd through PATHEXT.
+			if p, err := exec.LookPath(a.argv[0]); err == nil {
+				if err := batchSafe(p, m); err != nil {
+					return err
+				}
+			}
+		}
 		// The mail client outlives the click and may outlive the tray.
 		cmd := exec.CommandContext(context.Background(), a.argv[0], a.argv[1:]...)
 		if err := cmd.Start(); err != nil {
 			return fmt.Errorf("run %s: %w", a.argv[0], err)
 		}
 		go cmd.Wait()
+	}
+	return nil
+}
+
+// cmdMeta are the characters cmd.exe gives a meaning in a command line.
+const cmdMeta = "\"&|<>^%!()\r\n"
+
+// batchSafe refuses to run a Windows batch file (.bat, .cmd) with a
+// placeholder value that holds a character cmd.exe reads: Windows runs a
+// batch file through cmd.exe, which parses the whole command line again,
+// quotes or not, so a Message-ID such as <x"&calc&"@y> would run calc.
+// Other programs get their argv as it is.
+func batchSafe(prog string, m Mail) error {
+	base := prog[strings.LastIndexAny(prog, `/\`)+1:]
+	name := strings.TrimRight(base, ". ") // Windows drops trailing dots and spaces
+	ext := ""
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		ext = strings.ToLower(name[i:])
+	}
+	if ext != ".bat" && ext != ".cmd" {
+		return nil
+	}
+	for _, name := range accounts.Placeholders() {
+		if v := m.values()[name]; strings.Contains(m.OpenCommand, "{"+name+"}") && strings.ContainsAny(v, cmdMeta) {
+			return fmt.Errorf("{%s} is %q, which a batch file (%s) would read as cmd.exe syntax: not run", name, v, base)
+		}
 	}
 	return nil
 }

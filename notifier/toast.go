@@ -51,9 +51,29 @@ func buildToast(note Note, seq uint64, icon string) *toast.Notification {
 			{Type: toast.Foreground, Content: "Open", Arguments: ActionOpen + ":" + id},
 			{Type: toast.Foreground, Content: "Mark read", Arguments: ActionMarkRead + ":" + id},
 		},
-		Audio:    toast.Mail,
+		Audio:    toastAudio(note.Sound),
 		Duration: toast.Short,
 	}
+}
+
+// toastAudio is the toast sound for an account's sound setting. Windows
+// plays only its own sound events (ms-winsoundevent:), never a file of an
+// unpackaged app, so a freedesktop name maps to the nearest event, any
+// other name or a file to the default sound, and "" to silence. Only these
+// constants reach the XML: go-toast writes Audio into an attribute
+// unescaped.
+func toastAudio(sound string) string {
+	switch {
+	case sound == "":
+		return toast.Silent
+	case strings.HasPrefix(sound, "message-new-email"), sound == "message":
+		return toast.Mail
+	case strings.HasPrefix(sound, "message-new-instant"):
+		return toast.IM
+	case strings.HasPrefix(sound, "alarm-clock-elapsed"):
+		return toast.Reminder
+	}
+	return toast.Default
 }
 
 // parseToastArgs splits "action:seq" as buildToast wrote it.

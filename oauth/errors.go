@@ -53,11 +53,12 @@ func (e *Error) Unwrap() []error {
 }
 
 // said is text from the provider (error_description, an error code),
-// clipped and without control characters: it comes from a redirect anyone
-// on this machine can make, or from the network.
+// clipped and without control or format characters (a bidi override would
+// make the page show the rest reversed): it comes from a redirect, or from
+// the network.
 func said(s string) string {
 	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == unicode.ReplacementChar {
 			return ' '
 		}
 		return r

@@ -147,13 +147,19 @@ func redirectError(host, code, desc string) *Error {
 	return e
 }
 
-// withClient puts the HTTP client for token requests into ctx: hc, or
-// one with timeout as its overall deadline.
+// withClient puts the HTTP client for token requests into ctx: a copy of
+// hc, or one with timeout as its overall deadline. Either follows no
+// redirect: a token request is a POST of the code, the PKCE verifier, the
+// client secret or the refresh token, and a 307 or 308 would send that
+// body again to wherever the answer points (another host, plain http).
 func withClient(ctx context.Context, hc *http.Client, timeout time.Duration) context.Context {
-	if hc == nil {
-		hc = &http.Client{Timeout: timeout}
+	c := &http.Client{Timeout: timeout}
+	if hc != nil {
+		cp := *hc
+		c = &cp
 	}
-	return context.WithValue(ctx, oauth2.HTTPClient, hc)
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return context.WithValue(ctx, oauth2.HTTPClient, c)
 }
 
 // endpointHost is the host of an endpoint, for messages.

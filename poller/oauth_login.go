@@ -84,9 +84,17 @@ func imapOAuthLogin(ctx context.Context, a accounts.Account, o *Options, c *imap
 		return err
 	}
 	o.logger().Debug("imap AUTHENTICATE", "account", a.Name, "mechanism", mech, "user", a.Username)
-	err = c.Authenticate(newBearerClient(mech, a.Username, tok, a.Host, a.Port))
+	sc := newBearerClient(mech, a.Username, tok, a.Host, a.Port)
+	err = c.Authenticate(sc)
 	if err == nil {
 		return nil
+	}
+	// A server that quotes the command in its reply quotes the initial
+	// response too: base64 of the token, as good as the token.
+	_, ir, _ := sc.Start()
+	ir64 := base64.StdEncoding.EncodeToString(ir)
+	mask := func(err error) error {
+		return imapMask(imapMask(imapMask(err, tok), ir64), strings.TrimRight(ir64, "="))
 	}
 	var ie *imap.Error
 	var sr *saslRefusal
@@ -95,11 +103,11 @@ func imapOAuthLogin(ctx context.Context, a accounts.Account, o *Options, c *imap
 		return tokenRefused(a, o, tok, mech, sr)
 	case errors.As(err, &ie):
 		if ie.Code != "" && ie.Code != imap.ResponseCodeAuthenticationFailed && ie.Code != imap.ResponseCodeAuthorizationFailed {
-			return imapMask(imapLoginRefused(a, ie, err), tok)
+			return mask(imapLoginRefused(a, ie, err))
 		}
-		return imapMask(tokenRefused(a, o, tok, mech, err), tok)
+		return mask(tokenRefused(a, o, tok, mech, err))
 	}
-	return imapMask(imapNetErr(a, "authenticate", err), tok)
+	return mask(imapNetErr(a, "authenticate", err))
 }
 
 // pop3MaxAuthLine is the longest AUTH command line a server must take,

@@ -390,7 +390,7 @@ func (s *Server) save(w http.ResponseWriter, r *http.Request, v *view, base, a a
 		err = accounts.AddAccount(s.path, a)
 	}
 	if err != nil {
-		if stored && !f.Edit {
+		if stored && (!f.Edit || renamed) { // no account has that name in config.toml
 			s.o.Secrets.Delete(ctx, a.Name)
 		}
 		fail("The account was not saved: " + err.Error())

@@ -53,6 +53,24 @@ func (l *Launcher) Edit(name string, problem *poller.CheckError) {
 	l.show("edit?"+q.Encode(), func(s *Server) { s.noteProblem(name, problem) })
 }
 
+// Wait blocks until the page that Add, Accounts or Edit opened has
+// stopped, and says why: "saved", "cancelled", "idle", ...; "" when ctx
+// ended first or no page was started.
+func (l *Launcher) Wait(ctx context.Context) string {
+	l.mu.Lock()
+	srv := l.srv
+	l.mu.Unlock()
+	if srv == nil {
+		return ""
+	}
+	select {
+	case <-srv.Done():
+		return srv.reason
+	case <-ctx.Done():
+		return ""
+	}
+}
+
 // show opens page in the browser through a new launch file; prep, if not
 // nil, readies the server that serves it.
 func (l *Launcher) show(page string, prep func(*Server)) {

@@ -284,8 +284,18 @@ func (s *Server) saveOAuth(w http.ResponseWriter, r *http.Request, v *view, kc *
 		err = accounts.AddAccount(s.path, a)
 	}
 	if err != nil {
-		if grant != nil && !f.Edit {
-			oauth.DeleteGrant(ctx, kc, a.Name)
+		// config.toml still has the account as it was: the keychain goes
+		// back to match it, or the account would lose its sign-in (a
+		// rename) and a grant be left where no oauth2 account has it.
+		switch {
+		case grant != nil && (!f.Edit || renamed || !base.OAuth2()):
+			if derr := oauth.DeleteGrant(ctx, kc, a.Name); derr != nil {
+				s.log.Warn("cannot delete the sign-in from the keychain", "account", a.Name, "err", derr)
+			}
+		case renamed:
+			if rerr := oauth.RenameGrant(ctx, kc, a.Name, f.Orig); rerr != nil {
+				s.log.Warn("cannot move the sign-in back to its account", "account", f.Orig, "err", rerr)
+			}
 		}
 		fail("The account was not saved: " + err.Error())
 		return

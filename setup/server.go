@@ -168,6 +168,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	s.srv = &http.Server{
 		Handler:           s.guard(s.routes()),
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       connIdleTimeout,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
@@ -183,6 +184,11 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	log.Info("setup page listening", "addr", s.host)
 	return s, nil
 }
+
+// connIdleTimeout closes a kept-alive connection that sends no new
+// request: any local user can connect, and without it an idle connection
+// (a file descriptor of the tray) was held as long as the page ran.
+const connIdleTimeout = 10 * time.Second
 
 // randomToken is 256 random bits, URL-safe.
 func randomToken() (string, error) {
@@ -243,6 +249,20 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		// from a forged one.
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Cache-Control", "no-store")
+		// A request that does not get into the session has its body
+		// dropped, not drained after the answer: anyone on this machine
+		// can send one (to the callback, a forbidden POST), and a body
+		// dripped a byte at a time held the connection for ever. (No
+		// ReadTimeout: it would cancel the context of a long connection
+		// test. Only with a body: without one, net/http reads ahead in
+		// the background, and a deadline would cancel the connection's
+		// next requests.)
+		inSession := false
+		defer func() {
+			if !inSession && r.ContentLength != 0 {
+				http.NewResponseController(w).SetReadDeadline(time.Now())
+			}
+		}()
 		if r.Host != s.host {
 			s.forbid(w, r, "foreign Host")
 			return
@@ -274,6 +294,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			s.forbid(w, r, "foreign Origin")
 			return
 		}
+		inSession = true
 		s.touch()
 		r2 := new(http.Request)
 		*r2 = *r

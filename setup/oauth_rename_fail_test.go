@@ -1,0 +1,110 @@
+package setup
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"mailsneaker/accounts"
+	"mailsneaker/internal/safefile"
+	"mailsneaker/internal/testenv"
+	"mailsneaker/oauth"
+)
+
+// TestSignInRenameConfigWriteFails: when config.toml cannot be written
+// on Save of a renamed oauth2 account (here: another process holds its
+// lock), the keychain is left as config.toml is: the grant stays under the
+// old name, which the account still has, and none is left under the new
+// name. Before, the grant had moved to the new name: the account, still
+// under its old name, had to sign in again, and a grant was orphaned.
+func TestSignInRenameConfigWriteFails(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the config lock (10 s a case)")
+	}
+	addr := testenv.SessionBus(t, false)
+	testenv.GnomeKeyring(t, addr)
+	kc := &accounts.Keychain{Service: "mailsneaker-signin-rename-fail-test"}
+	ctx := context.Background()
+	for _, newSignIn := range []bool{false, true} {
+		p := newOAuthPage(t, kc, 5*time.Second)
+		a := accounts.Account{Name: "work", Protocol: accounts.IMAP, Host: "127.0.0.1", Port: 993, Security: accounts.TLS, Username: "ann",
+			Auth: accounts.AuthOAuth2, OAuthProvider: accounts.ProviderCustom, OAuthClientID: p.srv.ClientID,
+			OAuthAuthURL: p.srv.AuthURL(), OAuthTokenURL: p.srv.TokenURL(), OAuthScopes: []string{"mail", "offline_access"}}
+		writeAccount(t, p.s.path, a)
+		old := p.srv.RefreshToken("ann")
+		if err := kc.Set(ctx, oauth.KeychainUser("work"), old); err != nil {
+			t.Fatal(err)
+		}
+		form := p.form("mail offline_access")
+		form.Set("mode", "edit")
+		form.Set("orig", "work")
+		form.Set("name", "home")
+		if newSignIn {
+			_, signed := p.back(t, p.srv.Consent(t, p.signIn(t, form), true))
+			form.Set("signref", hiddenValue(t, signed, "signref"))
+		}
+		form.Set("action", "save")
+		lock, err := safefile.TryLock(p.s.path + ".lock")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := p.page("POST", "/account", form)
+		lock.Unlock()
+		if !strings.Contains(got, "The account was not saved") {
+			t.Fatalf("new sign-in %v: the save did not fail:\n%s", newSignIn, got)
+		}
+		if rt, err := kc.Get(ctx, oauth.KeychainUser("work")); err != nil || rt != old {
+			t.Errorf("new sign-in %v: the account (still \"work\" in config.toml) lost its grant: same %v, %v", newSignIn, rt == old, err)
+		}
+		if _, err := kc.Get(ctx, oauth.KeychainUser("home")); err == nil {
+			t.Errorf("new sign-in %v: a grant is left under the new name, which no account has", newSignIn)
+		}
+		kc.Delete(ctx, oauth.KeychainUser("work"))
+		kc.Delete(ctx, oauth.KeychainUser("home"))
+	}
+}
+
+// TestSignInSwitchConfigWriteFails: a password account that signs in on
+// its edit page, when config.toml cannot be written on Save, keeps its
+// password and gets no grant in the keychain (it is still a password
+// account there).
+func TestSignInSwitchConfigWriteFails(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the config lock (10 s)")
+	}
+	addr := testenv.SessionBus(t, false)
+	testenv.GnomeKeyring(t, addr)
+	kc := &accounts.Keychain{Service: "mailsneaker-signin-switch-fail-test"}
+	ctx := context.Background()
+	p := newOAuthPage(t, kc, 5*time.Second)
+	writeAccount(t, p.s.path, accounts.Account{Name: "work", Protocol: accounts.IMAP, Host: "127.0.0.1", Port: 993,
+		Security: accounts.TLS, Username: "ann"})
+	if err := kc.Set(ctx, "work", "the-password"); err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Delete(ctx, "work")
+	form := p.form("mail offline_access")
+	form.Set("mode", "edit")
+	form.Set("orig", "work")
+	form.Set("name", "work")
+	_, signed := p.back(t, p.srv.Consent(t, p.signIn(t, form), true))
+	form.Set("signref", hiddenValue(t, signed, "signref"))
+	form.Set("action", "save")
+	lock, err := safefile.TryLock(p.s.path + ".lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := p.page("POST", "/account", form)
+	lock.Unlock()
+	if !strings.Contains(got, "The account was not saved") {
+		t.Fatalf("the save did not fail:\n%s", got)
+	}
+	if pw, err := kc.Get(ctx, "work"); err != nil || pw != "the-password" {
+		t.Errorf("the password account lost its password: %v", err)
+	}
+	if _, err := kc.Get(ctx, oauth.KeychainUser("work")); err == nil {
+		kc.Delete(ctx, oauth.KeychainUser("work"))
+		t.Error("a grant is left for an account that is still a password account in config.toml")
+	}
+}
