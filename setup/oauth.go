@@ -178,9 +178,11 @@ func (s *Server) oauthAccount(w http.ResponseWriter, r *http.Request, v *view, b
 		case !ok || si.grant == nil:
 			f.SignRef = ""
 			v.Error = fmt.Sprintf("The sign-in has expired (after %d minutes): sign in again.", int(SignInTTL.Minutes()))
-		case !sameSignIn(si.acct, a):
+		case !sameSignIn(si.acct, a) || !sameServer(si.acct, a):
+			// As a stored password (sameServer): a sign-in goes only to
+			// the server it was made for.
 			f.SignRef = ""
-			v.Error = "The sign-in settings changed since you signed in: sign in again."
+			v.Error = "The sign-in settings or the server changed since you signed in: sign in again."
 		default:
 			grant = si.grant
 			v.SignedIn = fmt.Sprintf("Signed in with %s as %s.", f.ProviderTitle(), si.acct.Username)
@@ -204,6 +206,10 @@ func (s *Server) oauthAccount(w http.ResponseWriter, r *http.Request, v *view, b
 		src = grant.Source(a, s.sourceOptions())
 	case a.OAuthCommand != "":
 		src = oauth.NewSource(a, nil, s.sourceOptions())
+	case f.Edit && base.OAuth2() && sameSignIn(base, a) && !sameServer(base, a):
+		v.Error = upperFirst(errSignInServerChanged(base).Error()) + "."
+		s.render(w, "details", v)
+		return
 	case f.Edit && base.OAuth2() && sameSignIn(base, a) && kerr == nil:
 		stored := a
 		stored.Name = f.Orig // the grant is stored under the old name until Save
@@ -257,6 +263,10 @@ func (s *Server) saveOAuth(w http.ResponseWriter, r *http.Request, v *view, kc *
 	if _, taken := cfg.Account(a.Name); taken && (!f.Edit || a.Name != f.Orig) {
 		v.Manual = true
 		fail(fmt.Sprintf("There is already an account named %q: choose another name.", a.Name))
+		return
+	}
+	if grant == nil && a.OAuthCommand == "" && f.Edit && base.OAuth2() && sameSignIn(base, a) && !sameServer(base, a) {
+		fail(upperFirst(errSignInServerChanged(base).Error()) + ".")
 		return
 	}
 	if grant == nil && a.OAuthCommand == "" && !(f.Edit && base.OAuth2() && sameSignIn(base, a)) {
@@ -347,4 +357,12 @@ func (s *Server) removeGrant(ctx context.Context, name string) {
 			s.log.Warn("cannot delete the sign-in from the keychain", "account", name, "err", err)
 		}
 	}
+}
+
+// errSignInServerChanged says why the stored sign-in of saved is not used:
+// its tokens go only where saved logs in, as a stored password does.
+func errSignInServerChanged(saved accounts.Account) error {
+	saved = saved.WithDefaults()
+	return fmt.Errorf("the server settings changed: sign in again (the stored sign-in is only sent to %s port %d as %s, with %s)",
+		saved.Host, saved.Port, saved.Username, saved.Security)
 }
