@@ -3,13 +3,9 @@
 package testenv
 
 import (
-	"bufio"
 	"bytes"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -28,13 +24,7 @@ import (
 // Dovecot is a throwaway Dovecot (IMAP + POP3) on 127.0.0.1 with its own
 // config, TLS certificate, users and Maildirs in a temp dir.
 type Dovecot struct {
-	Dir     string
-	CAFile  string         // PEM of the self-signed server certificate (SAN 127.0.0.1, localhost)
-	RootCAs *x509.CertPool // CAFile as a pool
-	IMAP    int            // IMAP with STARTTLS
-	IMAPS   int            // IMAP over implicit TLS
-	POP3    int            // POP3 with STLS
-	POP3S   int            // POP3 over implicit TLS
+	Server
 
 	greeting string // login_greeting: tells our server from whatever else answers on a port
 	extra    string // appended to dovecot.conf (StartDovecotOAuth)
@@ -72,7 +62,7 @@ func startDovecot(t testing.TB, pickPorts func(t testing.TB, n int) []int, setup
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &Dovecot{Dir: dir, greeting: "mailsneaker-test-" + strconv.FormatUint(rand.Uint64(), 36)}
+	d := &Dovecot{Server: Server{Dir: dir}, greeting: "mailsneaker-test-" + strconv.FormatUint(rand.Uint64(), 36)}
 	t.Cleanup(func() {
 		d.Stop(t)
 		os.RemoveAll(dir)
@@ -102,21 +92,15 @@ func startDovecot(t testing.TB, pickPorts func(t testing.TB, n int) []int, setup
 	for _, f := range setup {
 		f(d)
 	}
-	for attempt := 1; ; attempt++ {
+	startRetrying(t, "dovecot", "trying other ports", 0, func() error {
 		ports := pickPorts(t, 4)
 		d.IMAP, d.IMAPS, d.POP3, d.POP3S = ports[0], ports[1], ports[2], ports[3]
 		if err := os.WriteFile(filepath.Join(dir, "dovecot.conf"), []byte(d.config()), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		err := d.start()
-		if err == nil {
-			return d
-		}
-		if !errors.Is(err, errPortTaken) || attempt == startAttempts {
-			t.Fatalf("start dovecot (attempt %d): %v", attempt, err)
-		}
-		t.Logf("start dovecot (attempt %d): %v; trying other ports", attempt, err)
-	}
+		return d.start()
+	})
+	return d
 }
 
 func (d *Dovecot) config() string {
@@ -185,17 +169,7 @@ pop3_uidl_format = %%08Xu%%08Xv
 // of the old server that has not exited yet) is retried a few times.
 func (d *Dovecot) Start(t testing.TB) {
 	t.Helper()
-	for attempt := 1; ; attempt++ {
-		err := d.start()
-		if err == nil {
-			return
-		}
-		if !errors.Is(err, errPortTaken) || attempt == startAttempts {
-			t.Fatalf("start dovecot (attempt %d): %v", attempt, err)
-		}
-		t.Logf("start dovecot (attempt %d): %v; trying again", attempt, err)
-		time.Sleep(100 * time.Millisecond) // a back-off between attempts, not synchronisation
-	}
+	startRetrying(t, "dovecot", "trying again", 100*time.Millisecond, d.start)
 }
 
 // start starts the server and waits until each port answers with our
@@ -285,27 +259,8 @@ func (d *Dovecot) start() error {
 // wrapping errPortTaken if something else answers, and another error if
 // nothing listens yet.
 func (d *Dovecot) probe(port int, implicitTLS bool) error {
-	c, err := net.DialTimeout("tcp", d.Addr(port), time.Second)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if implicitTLS {
-		tc := tls.Client(c, d.TLSConfig())
-		if err := tc.Handshake(); err != nil {
-			return fmt.Errorf("%w: port %d: TLS handshake: %v", errPortTaken, port, err)
-		}
-		c = tc
-	}
-	line, err := bufio.NewReader(io.LimitReader(c, 4096)).ReadString('\n')
-	if err != nil {
-		return fmt.Errorf("%w: port %d: no greeting: %v", errPortTaken, port, err)
-	}
-	if !strings.Contains(line, d.greeting) {
-		return fmt.Errorf("%w: port %d greets %.80q, not with our login_greeting", errPortTaken, port, line)
-	}
-	return nil
+	ours := func(line string) bool { return strings.Contains(line, d.greeting) }
+	return probeGreeting(port, implicitTLS, d.TLSConfig(), ours, "with our login_greeting")
 }
 
 // Stop stops the server and waits for every one of its processes to exit.
@@ -316,28 +271,11 @@ func (d *Dovecot) Stop(t testing.TB) {
 	if d.cmd == nil {
 		return
 	}
-	pid := d.cmd.Process.Pid
 	// SIGTERM to every process at once, as the master sends its children at
 	// shutdown (imap processes say BYE): the master alone would take a
 	// second to stop them one by one, a test restart need not.
-	syscall.Kill(-pid, syscall.SIGTERM)
-	select {
-	case <-d.exited:
-	case <-time.After(2 * time.Second):
-		syscall.Kill(-pid, syscall.SIGKILL)
-		<-d.exited
-	}
-	// Children (imap, pop3, login processes) may outlive the master briefly.
-	syscall.Kill(-pid, syscall.SIGKILL)
+	stopGroup(d.cmd.Process.Pid, d.exited)
 	d.cmd = nil
-}
-
-// Addr is 127.0.0.1:port.
-func (d *Dovecot) Addr(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
-
-// TLSConfig trusts the server's certificate.
-func (d *Dovecot) TLSConfig() *tls.Config {
-	return &tls.Config{RootCAs: d.RootCAs, ServerName: "127.0.0.1"}
 }
 
 // AddUser creates a fresh user with an empty Maildir and returns its name and

@@ -79,7 +79,7 @@ func TestDovecotProbeKnowsItsOwnServer(t *testing.T) {
 	t.Parallel()
 	other := SelfSigned(t, time.Time{}, time.Time{})
 	ours := SelfSigned(t, time.Time{}, time.Time{})
-	d := &Dovecot{greeting: "mailsneaker-test-abc", RootCAs: ours.Pool}
+	d := &Dovecot{Server: Server{RootCAs: ours.Pool}, greeting: "mailsneaker-test-abc"}
 	for _, c := range []struct {
 		name        string
 		port        int

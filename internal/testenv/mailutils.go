@@ -3,15 +3,10 @@
 package testenv
 
 import (
-	"bufio"
 	"bytes"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -30,13 +25,7 @@ import (
 // its own (UIDVALIDITY from the clock, mail in new/ renumbered at every
 // session, IDLE that reports nothing, X-UIDL headers written by pop3d).
 type Mailutils struct {
-	Dir     string
-	CAFile  string         // PEM of the self-signed server certificate (SAN 127.0.0.1, localhost)
-	RootCAs *x509.CertPool // CAFile as a pool
-	IMAP    int            // IMAP with STARTTLS
-	IMAPS   int            // IMAP over implicit TLS
-	POP3    int            // POP3 with STLS
-	POP3S   int            // POP3 over implicit TLS
+	Server
 
 	uid, gid int // the owner of the mail files: the users' uid and gid
 
@@ -63,7 +52,7 @@ func StartMailutils(t testing.TB) *Mailutils {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &Mailutils{Dir: dir, uid: os.Getuid(), gid: os.Getgid()}
+	m := &Mailutils{Server: Server{Dir: dir}, uid: os.Getuid(), gid: os.Getgid()}
 	t.Cleanup(func() {
 		m.Stop(t)
 		os.RemoveAll(dir)
@@ -106,7 +95,7 @@ func StartMailutils(t testing.TB) *Mailutils {
 	if err := os.WriteFile(m.passwdFile(), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for attempt := 1; ; attempt++ {
+	startRetrying(t, "mailutils", "trying other ports", 0, func() error {
 		ports := freePorts(t, 4)
 		m.IMAP, m.IMAPS, m.POP3, m.POP3S = ports[0], ports[1], ports[2], ports[3]
 		imapConf, pop3Conf := m.config()
@@ -116,15 +105,9 @@ func StartMailutils(t testing.TB) *Mailutils {
 		if err := os.WriteFile(filepath.Join(dir, "pop3d.conf"), []byte(pop3Conf), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		err := m.start()
-		if err == nil {
-			return m
-		}
-		if !errors.Is(err, errPortTaken) || attempt == startAttempts {
-			t.Fatalf("start mailutils (attempt %d): %v", attempt, err)
-		}
-		t.Logf("start mailutils (attempt %d): %v; trying other ports", attempt, err)
-	}
+		return m.start()
+	})
+	return m
 }
 
 func (m *Mailutils) passwdFile() string { return filepath.Join(m.Dir, "vdom", mailutilsDomain) }
@@ -158,17 +141,7 @@ server 127.0.0.1:%d { tls-mode connection; };
 // Start restarts stopped servers on the same ports.
 func (m *Mailutils) Start(t testing.TB) {
 	t.Helper()
-	for attempt := 1; ; attempt++ {
-		err := m.start()
-		if err == nil {
-			return
-		}
-		if !errors.Is(err, errPortTaken) || attempt == startAttempts {
-			t.Fatalf("start mailutils (attempt %d): %v", attempt, err)
-		}
-		t.Logf("start mailutils (attempt %d): %v; trying again", attempt, err)
-		time.Sleep(100 * time.Millisecond) // a back-off between attempts, not synchronisation
-	}
+	startRetrying(t, "mailutils", "trying again", 100*time.Millisecond, m.start)
 }
 
 // start starts imap4d and pop3d and waits until each port greets as the
@@ -270,41 +243,12 @@ func (m *Mailutils) start() error {
 // wrapping errPortTaken if something else answers, another error if
 // nothing listens yet.
 func (m *Mailutils) probe(port int, implicitTLS bool, greeting string) error {
-	c, err := net.DialTimeout("tcp", m.Addr(port), time.Second)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if implicitTLS {
-		tc := tls.Client(c, m.TLSConfig())
-		if err := tc.Handshake(); err != nil {
-			return fmt.Errorf("%w: port %d: TLS handshake: %v", errPortTaken, port, err)
-		}
-		c = tc
-	}
-	line, err := bufio.NewReader(io.LimitReader(c, 4096)).ReadString('\n')
-	if err != nil {
-		return fmt.Errorf("%w: port %d: no greeting: %v", errPortTaken, port, err)
-	}
-	if !strings.HasPrefix(line, greeting) {
-		return fmt.Errorf("%w: port %d greets %.80q", errPortTaken, port, line)
-	}
-	return nil
+	ours := func(line string) bool { return strings.HasPrefix(line, greeting) }
+	return probeGreeting(port, implicitTLS, m.TLSConfig(), ours, fmt.Sprintf("with %q", greeting))
 }
 
 // kill ends the process group of c and waits for its leader.
-func (c *muChild) kill() {
-	syscall.Kill(-c.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-c.exited:
-	case <-time.After(2 * time.Second):
-		syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
-		<-c.exited
-	}
-	// Session children (one per connection) may outlive the leader.
-	syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
-}
+func (c *muChild) kill() { stopGroup(c.cmd.Process.Pid, c.exited) }
 
 // Stop stops both servers and their session processes.
 func (m *Mailutils) Stop(t testing.TB) {
@@ -315,14 +259,6 @@ func (m *Mailutils) Stop(t testing.TB) {
 		c.kill()
 	}
 	m.children = nil
-}
-
-// Addr is 127.0.0.1:port.
-func (m *Mailutils) Addr(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
-
-// TLSConfig trusts the servers' certificate.
-func (m *Mailutils) TLSConfig() *tls.Config {
-	return &tls.Config{RootCAs: m.RootCAs, ServerName: "127.0.0.1"}
 }
 
 // AddUser creates a fresh user with an empty INBOX and returns the login

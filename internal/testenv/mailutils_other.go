@@ -3,18 +3,11 @@
 package testenv
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"testing"
 )
 
 // Mailutils is a throwaway GNU Mailutils; the tests that need one run on Linux.
-type Mailutils struct {
-	Dir                      string
-	CAFile                   string
-	RootCAs                  *x509.CertPool
-	IMAP, IMAPS, POP3, POP3S int
-}
+type Mailutils struct{ Server }
 
 // StartMailutils skips: GNU Mailutils runs on unix only.
 func StartMailutils(t testing.TB) *Mailutils { Missing(t, "GNU Mailutils"); return nil }
@@ -24,12 +17,6 @@ func (m *Mailutils) Start(t testing.TB) {}
 
 // Stop is a stub.
 func (m *Mailutils) Stop(t testing.TB) {}
-
-// Addr is a stub.
-func (m *Mailutils) Addr(port int) string { return "" }
-
-// TLSConfig is a stub.
-func (m *Mailutils) TLSConfig() *tls.Config { return nil }
 
 // AddUser is a stub.
 func (m *Mailutils) AddUser(t testing.TB) (string, string) { return "", "" }

@@ -3,8 +3,6 @@
 package testenv
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"testing"
 	"time"
 
@@ -12,12 +10,7 @@ import (
 )
 
 // Dovecot is a throwaway Dovecot; the tests that need one run on Linux.
-type Dovecot struct {
-	Dir                      string
-	CAFile                   string
-	RootCAs                  *x509.CertPool
-	IMAP, IMAPS, POP3, POP3S int
-}
+type Dovecot struct{ Server }
 
 // StartDovecot skips: Dovecot runs on unix only.
 func StartDovecot(t testing.TB) *Dovecot { Missing(t, "Dovecot"); return nil }
@@ -27,12 +20,6 @@ func (d *Dovecot) Start(t testing.TB) {}
 
 // Stop is a stub.
 func (d *Dovecot) Stop(t testing.TB) {}
-
-// Addr is a stub.
-func (d *Dovecot) Addr(port int) string { return "" }
-
-// TLSConfig is a stub.
-func (d *Dovecot) TLSConfig() *tls.Config { return nil }
 
 // AddUser is a stub.
 func (d *Dovecot) AddUser(t testing.TB) (string, string) { return "", "" }

@@ -1,0 +1,81 @@
+//go:build unix
+
+package testenv
+
+import (
+	"bufio"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startRetrying runs try until it succeeds, at most startAttempts times,
+// while it fails because a port was taken (errPortTaken); any other
+// failure, or the last, fails the test. name is the server's name and
+// next what the next attempt does differently (for the log); pause is
+// the back-off between attempts.
+func startRetrying(t testing.TB, name, next string, pause time.Duration, try func() error) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		err := try()
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, errPortTaken) || attempt == startAttempts {
+			t.Fatalf("start %s (attempt %d): %v", name, attempt, err)
+		}
+		t.Logf("start %s (attempt %d): %v; %s", name, attempt, err, next)
+		if pause > 0 {
+			time.Sleep(pause) // a back-off between attempts, not synchronisation
+		}
+	}
+}
+
+// probeGreeting connects to port on 127.0.0.1 and reads the greeting. It
+// returns nil if ours accepts the greeting line (read over TLS with conf
+// when implicitTLS), an error wrapping errPortTaken if something else
+// answers (want says what was expected), and another error if nothing
+// listens yet.
+func probeGreeting(port int, implicitTLS bool, conf *tls.Config, ours func(line string) bool, want string) error {
+	c, err := net.DialTimeout("tcp", loopback(port), time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if implicitTLS {
+		tc := tls.Client(c, conf)
+		if err := tc.Handshake(); err != nil {
+			return fmt.Errorf("%w: port %d: TLS handshake: %v", errPortTaken, port, err)
+		}
+		c = tc
+	}
+	line, err := bufio.NewReader(io.LimitReader(c, 4096)).ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("%w: port %d: no greeting: %v", errPortTaken, port, err)
+	}
+	if !ours(line) {
+		return fmt.Errorf("%w: port %d greets %.80q, not %s", errPortTaken, port, line, want)
+	}
+	return nil
+}
+
+// stopGroup ends the process group led by pid, whose exit closes exited:
+// SIGTERM to every process at once (the leader alone would stop its
+// children one by one), SIGKILL after 2 s, and SIGKILL to the group once
+// the leader is gone, for children (sessions, logins) that outlive it.
+func stopGroup(pid int, exited <-chan struct{}) {
+	syscall.Kill(-pid, syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(2 * time.Second):
+		syscall.Kill(-pid, syscall.SIGKILL)
+		<-exited
+	}
+	syscall.Kill(-pid, syscall.SIGKILL)
+}
