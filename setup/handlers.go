@@ -342,14 +342,8 @@ func (s *Server) save(w http.ResponseWriter, r *http.Request, v *view, base, a a
 		keep()
 		s.render(w, "details", v)
 	}
-	cfg, err := s.loadConfig()
-	if err != nil {
-		fail(err.Error())
-		return
-	}
-	if _, taken := cfg.Account(a.Name); taken && (!f.Edit || a.Name != f.Orig) {
-		v.Manual = true
-		fail(fmt.Sprintf("There is already an account named %q: choose another name.", a.Name))
+	if msg := s.nameProblem(v, a); msg != "" {
+		fail(msg)
 		return
 	}
 	if f.Edit && a.PasswordCommand == "" && !havePW && !sameServer(base, a) {
@@ -360,6 +354,7 @@ func (s *Server) save(w http.ResponseWriter, r *http.Request, v *view, base, a a
 	}
 	renamed := f.Edit && a.Name != f.Orig
 	var stored bool // a keychain entry under a.Name was written now
+	var err error
 	if a.PasswordCommand == "" {
 		secret, have := pw, havePW
 		if !have && renamed {
@@ -403,17 +398,45 @@ func (s *Server) save(w http.ResponseWriter, r *http.Request, v *view, base, a a
 	if f.Edit {
 		s.dropGrant(ctx, base, f.Orig) // it signed in before
 	}
+	kept := ""
+	if a.PasswordCommand == "" {
+		kept = "its password"
+	}
+	s.saved(ctx, w, f, a.Name, kept)
+}
+
+// nameProblem says why a cannot be saved under its name ("" when it
+// can): the config cannot be read, or another account has the name (then
+// the page shows all fields, so the name can be changed).
+func (s *Server) nameProblem(v *view, a accounts.Account) string {
+	cfg, err := s.loadConfig()
+	if err != nil {
+		return err.Error()
+	}
+	f := v.Form
+	if _, taken := cfg.Account(a.Name); taken && (!f.Edit || a.Name != f.Orig) {
+		v.Manual = true
+		return fmt.Sprintf("There is already an account named %q: choose another name.", a.Name)
+	}
+	return ""
+}
+
+// saved ends a successful Save, with a password or a sign-in: the engine
+// runs the new accounts, an edited account is checked now (an account
+// whose settings did not change goes on as it runs, maybe minutes into a
+// backoff, and must try its new password or grant at once), and the page
+// says so. kept names what is in the keychain now ("" for nothing); attrs
+// go to the log line.
+func (s *Server) saved(ctx context.Context, w http.ResponseWriter, f *form, name, kept string, attrs ...any) {
 	s.noteProblem(f.Orig, nil)
 	s.tellEngine(ctx)
 	if f.Edit {
-		// An account whose settings did not change goes on as it runs,
-		// maybe minutes into a backoff: a new password must be tried now.
-		s.checkNow(a.Name)
+		s.checkNow(name)
 	}
-	s.log.Info("account saved", "account", a.Name, "edit", f.Edit)
-	msg := fmt.Sprintf("The account %q is saved", a.Name)
-	if a.PasswordCommand == "" {
-		msg += " and its password is in the keychain"
+	s.log.Info("account saved", append([]any{"account", name, "edit", f.Edit}, attrs...)...)
+	msg := fmt.Sprintf("The account %q is saved", name)
+	if kept != "" {
+		msg += " and " + kept + " is in the keychain"
 	}
 	s.render(w, "done", &view{Title: "Saved", Final: true, Message: msg + ". It appears in the tray menu now; you can close this tab.", ConfigPath: s.path})
 	s.stop("saved")

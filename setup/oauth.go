@@ -255,14 +255,8 @@ func (s *Server) saveOAuth(w http.ResponseWriter, r *http.Request, v *view, kc *
 		v.Error = msg
 		s.render(w, "details", v)
 	}
-	cfg, err := s.loadConfig()
-	if err != nil {
-		fail(err.Error())
-		return
-	}
-	if _, taken := cfg.Account(a.Name); taken && (!f.Edit || a.Name != f.Orig) {
-		v.Manual = true
-		fail(fmt.Sprintf("There is already an account named %q: choose another name.", a.Name))
+	if msg := s.nameProblem(v, a); msg != "" {
+		fail(msg)
 		return
 	}
 	if grant == nil && a.OAuthCommand == "" && f.Edit && base.OAuth2() && sameSignIn(base, a) && !sameServer(base, a) {
@@ -288,6 +282,7 @@ func (s *Server) saveOAuth(w http.ResponseWriter, r *http.Request, v *view, kc *
 			return
 		}
 	}
+	var err error
 	if f.Edit {
 		err = accounts.UpdateAccount(s.path, f.Orig, a)
 	} else {
@@ -318,20 +313,11 @@ func (s *Server) saveOAuth(w http.ResponseWriter, r *http.Request, v *view, kc *
 		s.dropGrant(ctx, base, f.Orig) // the new grant is under the new name
 	}
 	s.signins.forget(f.SignRef)
-	s.noteProblem(f.Orig, nil)
-	s.tellEngine(ctx)
-	if f.Edit {
-		// A new grant changes no setting: the account must be checked now,
-		// not at the end of its wait for the user.
-		s.checkNow(a.Name)
-	}
-	s.log.Info("account saved", "account", a.Name, "edit", f.Edit, "auth", "oauth2")
-	msg := fmt.Sprintf("The account %q is saved", a.Name)
+	kept := ""
 	if grant != nil {
-		msg += " and its sign-in is in the keychain"
+		kept = "its sign-in"
 	}
-	s.render(w, "done", &view{Title: "Saved", Final: true, Message: msg + ". It appears in the tray menu now; you can close this tab.", ConfigPath: s.path})
-	s.stop("saved")
+	s.saved(ctx, w, f, a.Name, kept, "auth", "oauth2")
 }
 
 // dropGrant deletes the stored grant of account name, if base (the
