@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"mailsneaker/accounts"
-	"mailsneaker/internal/safefile"
 	"mailsneaker/internal/testenv"
 	"mailsneaker/oauth"
 )
@@ -28,29 +27,8 @@ func TestSignInRenameConfigWriteFails(t *testing.T) {
 	ctx := context.Background()
 	for _, newSignIn := range []bool{false, true} {
 		p := newOAuthPage(t, kc, 5*time.Second)
-		a := accounts.Account{Name: "work", Protocol: accounts.IMAP, Host: "127.0.0.1", Port: 993, Security: accounts.TLS, Username: "ann",
-			Auth: accounts.AuthOAuth2, OAuthProvider: accounts.ProviderCustom, OAuthClientID: p.srv.ClientID,
-			OAuthAuthURL: p.srv.AuthURL(), OAuthTokenURL: p.srv.TokenURL(), OAuthScopes: []string{"mail", "offline_access"}}
-		writeAccount(t, p.s.path, a)
-		old := p.srv.RefreshToken("ann")
-		if err := kc.Set(ctx, oauth.KeychainUser("work"), old); err != nil {
-			t.Fatal(err)
-		}
-		form := p.form("mail offline_access")
-		form.Set("mode", "edit")
-		form.Set("orig", "work")
-		form.Set("name", "home")
-		if newSignIn {
-			_, signed := p.back(t, p.srv.Consent(t, p.signIn(t, form), true))
-			form.Set("signref", hiddenValue(t, signed, "signref"))
-		}
-		form.Set("action", "save")
-		lock, err := safefile.TryLock(p.s.path + ".lock")
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := p.page("POST", "/account", form)
-		lock.Unlock()
+		form, old := p.renameForm(t, kc, newSignIn)
+		got := p.saveLocked(t, form)
 		if !strings.Contains(got, "The account was not saved") {
 			t.Fatalf("new sign-in %v: the save did not fail:\n%s", newSignIn, got)
 		}
@@ -88,15 +66,9 @@ func TestSignInSwitchConfigWriteFails(t *testing.T) {
 	form.Set("mode", "edit")
 	form.Set("orig", "work")
 	form.Set("name", "work")
-	_, signed := p.back(t, p.srv.Consent(t, p.signIn(t, form), true))
-	form.Set("signref", hiddenValue(t, signed, "signref"))
+	p.signInOnForm(t, form)
 	form.Set("action", "save")
-	lock, err := safefile.TryLock(p.s.path + ".lock")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := p.page("POST", "/account", form)
-	lock.Unlock()
+	got := p.saveLocked(t, form)
 	if !strings.Contains(got, "The account was not saved") {
 		t.Fatalf("the save did not fail:\n%s", got)
 	}

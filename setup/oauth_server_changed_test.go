@@ -36,8 +36,7 @@ func TestSignInNotSentToAnotherServer(t *testing.T) {
 		form.Set("orig", "work")
 		form.Set("name", "work")
 		if fresh {
-			_, signed := p.back(t, p.srv.Consent(t, p.signIn(t, form), true))
-			form.Set("signref", hiddenValue(t, signed, "signref"))
+			p.signInOnForm(t, form)
 		}
 		form.Set("port", "1143")
 		form.Set("security", "none")

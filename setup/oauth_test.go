@@ -18,6 +18,7 @@ import (
 
 	"mailsneaker/accounts"
 	"mailsneaker/autoconfig"
+	"mailsneaker/internal/safefile"
 	"mailsneaker/internal/testenv"
 	"mailsneaker/oauth"
 	"mailsneaker/poller"
@@ -519,6 +520,50 @@ func hiddenOrInput(t *testing.T, html, name string) string {
 	return v
 }
 
+// renameForm saves an oauth2 account "work" with its grant in kc and
+// returns the form that renames it to "home" on Save (after a new
+// sign-in when newSignIn), and the stored grant's refresh token.
+func (p *oauthPage) renameForm(t *testing.T, kc *accounts.Keychain, newSignIn bool) (form url.Values, old string) {
+	t.Helper()
+	a := accounts.Account{Name: "work", Protocol: accounts.IMAP, Host: "127.0.0.1", Port: 993, Security: accounts.TLS, Username: "ann",
+		Auth: accounts.AuthOAuth2, OAuthProvider: accounts.ProviderCustom, OAuthClientID: p.srv.ClientID,
+		OAuthAuthURL: p.srv.AuthURL(), OAuthTokenURL: p.srv.TokenURL(), OAuthScopes: []string{"mail", "offline_access"}}
+	writeAccount(t, p.s.path, a)
+	old = p.srv.RefreshToken("ann")
+	if err := kc.Set(context.Background(), oauth.KeychainUser("work"), old); err != nil {
+		t.Fatal(err)
+	}
+	form = p.form("mail offline_access")
+	form.Set("mode", "edit")
+	form.Set("orig", "work")
+	form.Set("name", "home")
+	if newSignIn {
+		p.signInOnForm(t, form)
+	}
+	form.Set("action", "save")
+	return form, old
+}
+
+// signInOnForm signs in from form's page, consents, and puts the
+// sign-in's reference into form, as the page that comes back has it.
+func (p *oauthPage) signInOnForm(t *testing.T, form url.Values) {
+	t.Helper()
+	_, signed := p.back(t, p.srv.Consent(t, p.signIn(t, form), true))
+	form.Set("signref", hiddenValue(t, signed, "signref"))
+}
+
+// saveLocked posts form to /account while another process holds
+// config.toml's lock, so that the config write fails, and returns the page.
+func (p *oauthPage) saveLocked(t *testing.T, form url.Values) string {
+	t.Helper()
+	lock, err := safefile.TryLock(p.s.path + ".lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Unlock()
+	return p.page("POST", "/account", form)
+}
+
 // Renaming an account that signs in moves its grant: without a new
 // sign-in the stored one goes to the new name; with one, the new grant is
 // stored under the new name and none is left under the old.
@@ -529,23 +574,7 @@ func TestSignInRename(t *testing.T) {
 	ctx := context.Background()
 	for _, newSignIn := range []bool{false, true} {
 		p := newOAuthPage(t, kc, 5*time.Second)
-		a := accounts.Account{Name: "work", Protocol: accounts.IMAP, Host: "127.0.0.1", Port: 993, Security: accounts.TLS, Username: "ann",
-			Auth: accounts.AuthOAuth2, OAuthProvider: accounts.ProviderCustom, OAuthClientID: p.srv.ClientID,
-			OAuthAuthURL: p.srv.AuthURL(), OAuthTokenURL: p.srv.TokenURL(), OAuthScopes: []string{"mail", "offline_access"}}
-		writeAccount(t, p.s.path, a)
-		old := p.srv.RefreshToken("ann")
-		if err := kc.Set(ctx, oauth.KeychainUser("work"), old); err != nil {
-			t.Fatal(err)
-		}
-		form := p.form("mail offline_access")
-		form.Set("mode", "edit")
-		form.Set("orig", "work")
-		form.Set("name", "home")
-		if newSignIn {
-			_, signed := p.back(t, p.srv.Consent(t, p.signIn(t, form), true))
-			form.Set("signref", hiddenValue(t, signed, "signref"))
-		}
-		form.Set("action", "save")
+		form, old := p.renameForm(t, kc, newSignIn)
 		if got := p.page("POST", "/account", form); !strings.Contains(got, `id="done"`) {
 			t.Fatalf("new sign-in %v: not saved:\n%s", newSignIn, got)
 		}
