@@ -26,14 +26,14 @@ import (
 type imapDovecot struct {
 	d          *testenv.Dovecot
 	user, pass string
-	logs       *imapLogBuffer
+	logs       *testenv.LogBuffer
 }
 
 func newIMAPDovecot(t *testing.T) *imapDovecot {
 	t.Helper()
 	d := testenv.StartDovecot(t)
 	user, pass := d.AddUser(t)
-	return &imapDovecot{d: d, user: user, pass: pass, logs: &imapLogBuffer{}}
+	return &imapDovecot{d: d, user: user, pass: pass, logs: &testenv.LogBuffer{}}
 }
 
 func (x *imapDovecot) account(sec accounts.Security) accounts.Account {
@@ -86,30 +86,6 @@ func (x *imapDovecot) flags(t *testing.T) string {
 	return strings.ReplaceAll(out, `\Recent`, "")
 }
 
-// imapLogBuffer collects the checker's debug log.
-type imapLogBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *imapLogBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *imapLogBuffer) count(s string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Count(b.buf.String(), s)
-}
-
-func (b *imapLogBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestIMAPDovecot(t *testing.T) {
 	t.Parallel()
 	x := newIMAPDovecot(t)
@@ -148,11 +124,11 @@ func TestIMAPDovecotSeenElsewhereAndIdle(t *testing.T) {
 	}
 	wait := func(what string, change func()) {
 		t.Helper()
-		started := x.logs.count("imap IDLE started")
+		started := x.logs.Count("imap IDLE started")
 		errc := make(chan error, 1)
 		go func() { errc <- ck.Wait(context.Background(), time.Minute) }()
 		if started == 0 {
-			waitFor(t, "IDLE", func() bool { return x.logs.count("imap IDLE started") > 0 })
+			waitFor(t, "IDLE", func() bool { return x.logs.Count("imap IDLE started") > 0 })
 		}
 		t0 := time.Now()
 		change()

@@ -69,7 +69,7 @@ func TestReadOnlyAtScale(t *testing.T) {
 		t.Fatalf("doveadm fetch:\n%s", before)
 	}
 
-	var logs imapLogBuffer
+	var logs testenv.LogBuffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts := &Options{RootCAs: d.RootCAs, Timeout: 20 * time.Second, Logger: log,
 		Password: func(context.Context) (string, error) { return pw, nil }}
@@ -135,9 +135,9 @@ func TestReadOnlyAtScale(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	idles := logs.count("imap IDLE started")
+	idles := logs.Count("imap IDLE started")
 	t.Logf("%d checks and %d IDLE commands (%d IMAP connections) in %s",
-		checks.Load(), idles, logs.count("imap connected"), time.Since(start).Round(time.Millisecond))
+		checks.Load(), idles, logs.Count("imap connected"), time.Since(start).Round(time.Millisecond))
 	if n := checks.Load() + int64(idles); n < 1000 {
 		t.Errorf("only %d checks and IDLE sessions, want ≥ 1000", n)
 	}

@@ -224,7 +224,7 @@ func TestServersCoreCount(t *testing.T) {
 func coreIMAP(t *testing.T, srv mailServer) {
 	user, pw := srv.addUser(t)
 	a := serverAccount(srv, "imap", accounts.IMAP, user)
-	logs := &imapLogBuffer{}
+	logs := &testenv.LogBuffer{}
 	opts := func(accounts.Account) *Options {
 		return &Options{RootCAs: srv.rootCAs(), Password: func(context.Context) (string, error) { return pw, nil },
 			Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
@@ -301,7 +301,7 @@ func coreIMAP(t *testing.T, srv mailServer) {
 	// Message-ID or digest, without a re-baseline; the undismissed mail
 	// and mail that arrives later count.
 	srv.newUIDValidity(t, user)
-	logs2 := &imapLogBuffer{}
+	logs2 := &testenv.LogBuffer{}
 	mo.Store, mo.Logger = mustOpenStore(t, dir), slog.New(slog.NewTextHandler(logs2, nil))
 	t.Cleanup(func() {
 		if t.Failed() {

@@ -38,7 +38,7 @@ func TestBrowserSignIn(t *testing.T) {
 	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
 	kc := &accounts.Keychain{Service: "mailsneaker-browser-oauth-test"}
 	eng := &fakeEngine{}
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	s, err := Start(context.Background(), Options{Secrets: kc, Engine: eng, Poller: &poller.Options{Timeout: 10 * time.Second},
 		Logger: newDebugLogger(logs)})
 	if err != nil {

@@ -1,7 +1,6 @@
 package setup
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"html"
@@ -12,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,26 +22,8 @@ import (
 	"mailsneaker/poller"
 )
 
-// syncBuffer is a log sink for a server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // newDebugLogger logs everything, debug included, to b.
-func newDebugLogger(b *syncBuffer) *slog.Logger {
+func newDebugLogger(b *testenv.LogBuffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
@@ -80,12 +60,12 @@ type oauthPage struct {
 	srv  *testenv.OAuthServer
 	sec  Secrets
 	eng  *fakeEngine
-	logs *syncBuffer
+	logs *testenv.LogBuffer
 }
 
 func newOAuthPage(t *testing.T, sec Secrets, timeout time.Duration) *oauthPage {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	srv := testenv.StartOAuthServer(t)
 	c, fake, eng := newServer(t, Options{Secrets: sec, Verify: tokenVerify, OAuth: &oauth.FlowOptions{Timeout: timeout},
 		Logger: newDebugLogger(logs)})
