@@ -15,9 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
-
 	"mailsneaker/accounts"
 	"mailsneaker/internal/testenv"
 )
@@ -52,32 +49,11 @@ func (x *imapDovecot) options(rec *imapRecorder) *Options {
 	return o
 }
 
-// markSeen sets \Seen on the message with subject from another IMAP session.
+// markSeen sets \Seen on the message with subject from another IMAP
+// session, as readElsewhere does on any server.
 func (x *imapDovecot) markSeen(t *testing.T, subject string) {
 	t.Helper()
-	c, err := imapclient.DialTLS(x.d.Addr(x.d.IMAPS), &imapclient.Options{TLSConfig: x.d.TLSConfig()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Login(x.user, x.pass).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	data, err := c.UIDSearch(&imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "Subject", Value: subject}}}, nil).Wait()
-	if err != nil {
-		t.Fatal(err)
-	}
-	uids := data.AllUIDs()
-	if len(uids) != 1 {
-		t.Fatalf("%d messages with subject %q", len(uids), subject)
-	}
-	if err := c.Store(imap.UIDSetNum(uids...), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagSeen}, Silent: true}, nil).Close(); err != nil {
-		t.Fatal(err)
-	}
-	c.Logout().Wait()
+	readElsewhere(t, dovecotServer{x.d}, x.user, x.pass, subject)
 }
 
 // flags lists uid and flags of every INBOX message, \Recent aside.
