@@ -157,8 +157,7 @@ func TestTrayAccountControls(t *testing.T) {
 	addr := testenv.PrivateBus(t, false)
 	h := trayhost.Start(t, testenv.Connect(t, addr))
 	c := newCLIEnv(t)
-	c.env = append(c.env, "DBUS_SESSION_BUS_ADDRESS="+addr,
-		"XDG_RUNTIME_DIR="+t.TempDir(), "XDG_CONFIG_DIRS="+t.TempDir())
+	c.onDesktop(t, addr)
 	prog, recs := argvRecorder(t)
 	pwned := filepath.Join(t.TempDir(), "pwned")
 

@@ -29,6 +29,14 @@ type trayProc struct {
 	raceLog string // GORACE log_path: the race reports go to raceLog.PID
 }
 
+// onDesktop runs c's commands on a desktop whose session bus is bus, with
+// a runtime dir and config dirs of their own, not this machine's (its
+// $XDG_RUNTIME_DIR/bus, the page's launch files, system autostart entries).
+func (c *cliEnv) onDesktop(t *testing.T, bus string) {
+	c.env = append(c.env, "DBUS_SESSION_BUS_ADDRESS="+bus,
+		"XDG_RUNTIME_DIR="+t.TempDir(), "XDG_CONFIG_DIRS="+t.TempDir())
+}
+
 // startTray runs the tray (no command, or args) in c's XDG home. Under -race the
 // binary is race-enabled and fyne.io/systray has races of its own, so the
 // reports go to files that stop sorts with trayhost.CheckRaceLogs, and they
@@ -151,8 +159,7 @@ func TestTrayEndToEnd(t *testing.T) {
 	h := trayhost.Start(t, testenv.Connect(t, addr))
 
 	c := newCLIEnv(t)
-	c.env = append(c.env, "DBUS_SESSION_BUS_ADDRESS="+addr,
-		"XDG_RUNTIME_DIR="+t.TempDir(), "XDG_CONFIG_DIRS="+t.TempDir())
+	c.onDesktop(t, addr)
 	iu, ipw := d.AddUser(t)
 	pu, ppw := d.AddUser(t)
 	c.writeConfig(accountTOML("work", "imap", d.IMAPS, "tls", iu, passwordFile(t, ipw), d.CAFile) +

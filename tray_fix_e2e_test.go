@@ -131,8 +131,7 @@ func TestTrayLeadsToTheFix(t *testing.T) {
 	h := trayhost.Start(t, testenv.Connect(t, addr))
 
 	c := newCLIEnv(t)
-	c.env = append(c.env, "DBUS_SESSION_BUS_ADDRESS="+addr,
-		"XDG_RUNTIME_DIR="+t.TempDir(), "XDG_CONFIG_DIRS="+t.TempDir())
+	c.onDesktop(t, addr)
 	opened := fakeBrowser(t, c)
 	user, pw := d.AddUser(t)
 	if out, errOut, code := c.run("not-"+pw+"\n", "account", "add", "--name", "work", "--protocol", "imap",
@@ -224,8 +223,7 @@ func TestDemoTroubleFix(t *testing.T) {
 	addr := testenv.SessionBus(t, false)
 	h := trayhost.Start(t, testenv.Connect(t, addr))
 	c := newCLIEnv(t)
-	c.env = append(c.env, "DBUS_SESSION_BUS_ADDRESS="+addr,
-		"XDG_RUNTIME_DIR="+t.TempDir(), "XDG_CONFIG_DIRS="+t.TempDir())
+	c.onDesktop(t, addr)
 	opened := fakeBrowser(t, c)
 	tray := startTray(t, c, "demo", "--trouble")
 	item := h.WaitItem(t, tray.exited)

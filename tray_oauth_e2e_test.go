@@ -40,8 +40,7 @@ func TestTraySignInAgain(t *testing.T) {
 	h := trayhost.Start(t, testenv.Connect(t, addr))
 
 	c := newCLIEnv(t)
-	c.env = append(c.env, "DBUS_SESSION_BUS_ADDRESS="+addr,
-		"XDG_RUNTIME_DIR="+t.TempDir(), "XDG_CONFIG_DIRS="+t.TempDir())
+	c.onDesktop(t, addr)
 	opened := fakeBrowser(t, c)
 	user, _ := d.AddUser(t)
 	d.Deliver(t, user, testenv.Message("Ann <ann@example.com>", "first", "x"))
