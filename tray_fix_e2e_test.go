@@ -113,6 +113,32 @@ func visit(t *testing.T, fileURL string) (origin, path, html string) {
 	return "http://" + tu.Host, path, string(page)
 }
 
+// postAccount posts form to /account of the page's session, as the
+// browser on the page at origin+path (the session's edit page) does, and
+// returns the answer.
+func postAccount(t *testing.T, origin, path string, form url.Values) string {
+	t.Helper()
+	req, _ := http.NewRequest("POST", origin+path[:strings.Index(path, "/edit")]+"/account", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", origin)
+	resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
+	if err != nil {
+		t.Fatal("posting the form failed") // the error holds the session
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// saveAccount posts form (action save) as postAccount does and fails the
+// test unless the page says the account is saved.
+func saveAccount(t *testing.T, origin, path string, form url.Values) {
+	t.Helper()
+	if saved := postAccount(t, origin, path, form); !strings.Contains(saved, `id="done"`) {
+		t.Fatalf("not saved:\n%s", saved)
+	}
+}
+
 // whole reports whether m is a whole menu, not the first part of one
 // read while the tray rebuilt it.
 func whole(m trayhost.Menu) bool { return len(m) > 0 && m[len(m)-1].Line == "Quit" }
@@ -185,18 +211,7 @@ work — login refused
 	form := url.Values{"mode": {"edit"}, "orig": {"work"}, "name": {"work"}, "protocol": {"imap"},
 		"host": {"127.0.0.1"}, "port": {fmt.Sprint(d.IMAPS)}, "security": {"tls"}, "username": {user},
 		"folders": {"INBOX"}, "ca_file": {d.CAFile}, "password": {pw}, "action": {"save"}}
-	req, _ := http.NewRequest("POST", origin+path[:strings.Index(path, "/edit")]+"/account", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", origin)
-	resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
-	if err != nil {
-		t.Fatal("saving failed") // the error holds the secret
-	}
-	saved, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(saved), `id="done"`) {
-		t.Fatalf("not saved: %s\n%s", resp.Status, saved)
-	}
+	saveAccount(t, origin, path, form)
 	start := time.Now()
 	m = item.WaitMenu(t, "the account back", func(m trayhost.Menu) bool {
 		return len(m.Under("work — no new mail")) > 0 && whole(m)
@@ -242,18 +257,7 @@ func TestDemoTroubleFix(t *testing.T) {
 		"host": {inputValue(t, html, "host")}, "port": {inputValue(t, html, "port")}, "security": {"tls"},
 		"username": {inputValue(t, html, "username")}, "folders": {"INBOX"}, "ca_file": {inputValue(t, html, "ca_file")},
 		"password": {"demo-password"}, "action": {"save"}}
-	req, _ := http.NewRequest("POST", origin+path[:strings.Index(path, "/edit")]+"/account", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", origin)
-	resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
-	if err != nil {
-		t.Fatal("saving failed") // the error holds the secret
-	}
-	saved, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(saved), `id="done"`) {
-		t.Fatalf("not saved: %s\n%s", resp.Status, saved)
-	}
+	saveAccount(t, origin, path, form)
 	item.WaitMenu(t, "work back", func(m trayhost.Menu) bool {
 		for _, e := range m {
 			if e.Depth == 0 && strings.HasPrefix(e.Label, "work — ") && !strings.Contains(e.Label, "refused") {

@@ -97,26 +97,12 @@ oauth_scopes = ["mail", "offline_access"]
 		!strings.Contains(page, "Sign in again with your provider") || strings.Contains(page, `id="password"`) {
 		t.Fatalf("Sign in again… opened %q:\n%s", path[strings.LastIndex(path, "/"):], page)
 	}
-	session := origin + path[:strings.Index(path, "/edit")]
-	post := func(form url.Values) string {
-		t.Helper()
-		req, _ := http.NewRequest("POST", session+"/account", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", origin)
-		resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
-		if err != nil {
-			t.Fatal("posting the form failed") // the error holds the session
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return string(b)
-	}
 	form := url.Values{"mode": {"edit"}, "orig": {"work"}, "name": {"work"}, "protocol": {"pop3"}, "host": {"127.0.0.1"},
 		"port": {fmt.Sprint(d.POP3S)}, "security": {"tls"}, "username": {user}, "ca_file": {d.CAFile},
 		"login": {"custom"}, "oauth_client_id": {srv.ClientID}, "oauth_auth_url": {srv.AuthURL()},
 		"oauth_token_url": {srv.TokenURL()}, "oauth_scopes": {"mail offline_access"}}
 	form.Set("signin", "custom")
-	goPage := post(form)
+	goPage := postAccount(t, origin, path, form)
 	form.Del("signin")
 	_, rest, _ := strings.Cut(goPage, `content="0;url=`)
 	authURL, _, _ := strings.Cut(rest, `"`)
@@ -136,9 +122,7 @@ oauth_scopes = ["mail", "offline_access"]
 	ref, _, _ := strings.Cut(rest, `"`)
 	form.Set("signref", ref)
 	form.Set("action", "save")
-	if saved := post(form); !strings.Contains(saved, `id="done"`) {
-		t.Fatalf("not saved:\n%s", saved)
-	}
+	saveAccount(t, origin, path, form)
 	start := time.Now()
 	m = item.WaitMenu(t, "the account back", func(m trayhost.Menu) bool { return len(m.Under("work — 2 new")) > 0 && whole(m) })
 	t.Logf("the account was back %v after the save", time.Since(start).Round(time.Millisecond))
