@@ -32,10 +32,7 @@ func TestBrowserSignIn(t *testing.T) {
 	for i := range 3 {
 		d.Deliver(t, user, testenv.Message("Ann <ann@example.com>", fmt.Sprintf("hello %d", i), "body"))
 	}
-	addr := testenv.SessionBus(t, false)
-	testenv.GnomeKeyring(t, addr)
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
-	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	keychainDesktop(t)
 	kc := &accounts.Keychain{Service: "mailsneaker-browser-oauth-test"}
 	eng := &fakeEngine{}
 	logs := &testenv.LogBuffer{}
@@ -53,10 +50,7 @@ func TestBrowserSignIn(t *testing.T) {
 	var pages []string
 	html := func() string {
 		t.Helper()
-		h, err := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html")))
-		if err != nil {
-			t.Fatal(err)
-		}
+		h := pageHTML(t, ctx)
 		pages = append(pages, h)
 		return h
 	}

@@ -74,6 +74,26 @@ func tab(t *testing.T, bctx context.Context) context.Context {
 	return ctx
 }
 
+// keychainDesktop gives the test (and the page it starts) a session bus
+// with gnome-keyring on it, and config and runtime dirs of its own.
+func keychainDesktop(t *testing.T) {
+	t.Helper()
+	addr := testenv.SessionBus(t, false)
+	testenv.GnomeKeyring(t, addr)
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+}
+
+// pageHTML is the HTML of the page in the tab ctx.
+func pageHTML(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	h, err := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
 // stripSTARTTLS is a TCP proxy to addr that removes STARTTLS from every
 // line the server sends, as a man in the middle would.
 func stripSTARTTLS(t *testing.T, addr string) int {
@@ -118,10 +138,7 @@ func TestBrowserAddAccount(t *testing.T) {
 	for i := range 3 {
 		d.Deliver(t, user, testenv.Message("Ann <ann@example.com>", fmt.Sprintf("hello %d", i), "body"))
 	}
-	addr := testenv.SessionBus(t, false)
-	testenv.GnomeKeyring(t, addr)
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
-	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	keychainDesktop(t)
 	email := user + "@example.test"
 
 	// The provider's autoconfig file points at Dovecot's IMAPS port.
@@ -181,14 +198,7 @@ func TestBrowserAddAccount(t *testing.T) {
 		}
 		return chromedp.Run(ctx, chromedp.Text(chromedp.ID("result")))
 	}
-	html := func(t *testing.T, ctx context.Context) string {
-		t.Helper()
-		h, err := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return h
-	}
+	html := pageHTML
 
 	t.Run("save", func(t *testing.T) {
 		s, eng := start(t)
