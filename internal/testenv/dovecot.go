@@ -76,16 +76,8 @@ func startDovecot(t testing.TB, pickPorts func(t testing.TB, n int) []int, setup
 			t.Fatal(err)
 		}
 	}
-	d.CAFile = filepath.Join(dir, "tls", "cert.pem")
-	cert := SelfSigned(t, time.Now().Add(-time.Hour), time.Now().AddDate(10, 0, 0))
-	if err := os.WriteFile(d.CAFile, cert.PEM, 0o644); err != nil {
-		t.Fatal(err)
-	}
 	// Dovecot's config process reads the key as the user that starts it.
-	if err := os.WriteFile(filepath.Join(dir, "tls", "key.pem"), cert.KeyPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	d.RootCAs = cert.Pool
+	d.certify(t, filepath.Join(dir, "tls", "cert.pem"), filepath.Join(dir, "tls", "key.pem"))
 	if err := os.WriteFile(filepath.Join(dir, "users"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -93,8 +85,7 @@ func startDovecot(t testing.TB, pickPorts func(t testing.TB, n int) []int, setup
 		f(d)
 	}
 	startRetrying(t, "dovecot", "trying other ports", 0, func() error {
-		ports := pickPorts(t, 4)
-		d.IMAP, d.IMAPS, d.POP3, d.POP3S = ports[0], ports[1], ports[2], ports[3]
+		d.usePorts(pickPorts(t, 4))
 		if err := os.WriteFile(filepath.Join(dir, "dovecot.conf"), []byte(d.config()), 0o644); err != nil {
 			t.Fatal(err)
 		}

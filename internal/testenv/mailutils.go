@@ -83,21 +83,12 @@ func StartMailutils(t testing.TB) *Mailutils {
 			t.Fatal(err)
 		}
 	}
-	m.CAFile = filepath.Join(dir, "cert.pem")
-	cert := SelfSigned(t, time.Now().Add(-time.Hour), time.Now().AddDate(10, 0, 0))
-	if err := os.WriteFile(m.CAFile, cert.PEM, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "key.pem"), cert.KeyPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	m.RootCAs = cert.Pool
+	m.certify(t, filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"))
 	if err := os.WriteFile(m.passwdFile(), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	startRetrying(t, "mailutils", "trying other ports", 0, func() error {
-		ports := freePorts(t, 4)
-		m.IMAP, m.IMAPS, m.POP3, m.POP3S = ports[0], ports[1], ports[2], ports[3]
+		m.usePorts(freePorts(t, 4))
 		imapConf, pop3Conf := m.config()
 		if err := os.WriteFile(filepath.Join(dir, "imap4d.conf"), []byte(imapConf), 0o644); err != nil {
 			t.Fatal(err)

@@ -9,10 +9,31 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"syscall"
 	"testing"
 	"time"
 )
+
+// certify writes a fresh self-signed certificate (for 127.0.0.1, ::1 and
+// localhost; valid for ten years) to certFile, its key to keyFile (0600),
+// and makes it the one to trust (CAFile, RootCAs).
+func (s *Server) certify(t testing.TB, certFile, keyFile string) {
+	t.Helper()
+	cert := SelfSigned(t, time.Now().Add(-time.Hour), time.Now().AddDate(10, 0, 0))
+	if err := os.WriteFile(certFile, cert.PEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, cert.KeyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.CAFile, s.RootCAs = certFile, cert.Pool
+}
+
+// usePorts takes IMAP, IMAPS, POP3 and POP3S from ports, in that order.
+func (s *Server) usePorts(ports []int) {
+	s.IMAP, s.IMAPS, s.POP3, s.POP3S = ports[0], ports[1], ports[2], ports[3]
+}
 
 // startRetrying runs try until it succeeds, at most startAttempts times,
 // while it fails because a port was taken (errPortTaken); any other
