@@ -187,16 +187,7 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 	switch action {
 	case "test", "folders", "save":
 		res, folders := s.test(r.Context(), f, base, a, pw, havePW, action != "save")
-		if folders != nil {
-			f.Known, f.Folders = folders, a.Folders
-			if len(f.Folders) == 0 {
-				f.Folders = []string{accounts.DefaultFolder}
-			}
-		}
-		v.Result = res
-		if action != "save" || !res.OK {
-			v.SaveAnyway = !res.OK && action == "save"
-			v.Manual = v.Manual || !res.OK
+		if !v.takeResult(a, res, folders, action) {
 			keep()
 			s.render(w, "details", v)
 			return
@@ -208,6 +199,27 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 		keep()
 		s.render(w, "details", v)
 	}
+}
+
+// takeResult puts a test of a (its result, and the folders it listed
+// when asked for) on the page. It reports whether the Save goes on: the
+// action was save and the test passed; else the page shows the result,
+// with all fields and "Save anyway" after a failed one.
+func (v *view) takeResult(a accounts.Account, res *result, folders []string, action string) bool {
+	f := v.Form
+	if folders != nil {
+		f.Known, f.Folders = folders, a.Folders
+		if len(f.Folders) == 0 {
+			f.Folders = []string{accounts.DefaultFolder}
+		}
+	}
+	v.Result = res
+	if action == "save" && res.OK {
+		return true
+	}
+	v.SaveAnyway = !res.OK && action == "save"
+	v.Manual = v.Manual || !res.OK
+	return false
 }
 
 // baseAccount is the saved account being edited, or the zero value.

@@ -223,16 +223,7 @@ func (s *Server) oauthAccount(w http.ResponseWriter, r *http.Request, v *view, b
 		o := s.pollerOptions(nil)
 		o.OAuth = src
 		res, folders := s.verify(r.Context(), a, o, action != "save")
-		if folders != nil {
-			f.Known, f.Folders = folders, a.Folders
-			if len(f.Folders) == 0 {
-				f.Folders = []string{accounts.DefaultFolder}
-			}
-		}
-		v.Result = res
-		if action != "save" || !res.OK {
-			v.SaveAnyway = !res.OK && action == "save"
-			v.Manual = v.Manual || !res.OK
+		if !v.takeResult(a, res, folders, action) {
 			s.render(w, "details", v)
 			return
 		}
