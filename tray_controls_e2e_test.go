@@ -155,9 +155,7 @@ func TestTrayAccountControls(t *testing.T) {
 	t.Parallel()
 	d := testenv.StartDovecot(t)
 	addr := testenv.PrivateBus(t, false)
-	h := trayhost.Start(t, testenv.Connect(t, addr))
-	c := newCLIEnv(t)
-	c.onDesktop(t, addr)
+	h, c := trayDesktop(t, addr)
 	prog, recs := argvRecorder(t)
 	pwned := filepath.Join(t.TempDir(), "pwned")
 

@@ -29,12 +29,18 @@ type trayProc struct {
 	raceLog string // GORACE log_path: the race reports go to raceLog.PID
 }
 
-// onDesktop runs c's commands on a desktop whose session bus is bus, with
-// a runtime dir and config dirs of their own, not this machine's (its
-// $XDG_RUNTIME_DIR/bus, the page's launch files, system autostart entries).
-func (c *cliEnv) onDesktop(t *testing.T, bus string) {
-	c.env = append(c.env, "DBUS_SESSION_BUS_ADDRESS="+bus,
+// trayDesktop starts a tray host (the test's StatusNotifierWatcher) on
+// the session bus at addr, before any tray, and returns it with a cliEnv
+// whose commands run on that desktop: its bus, and a runtime dir and
+// config dirs of their own, not this machine's (its $XDG_RUNTIME_DIR/bus,
+// the page's launch files, system autostart entries).
+func trayDesktop(t *testing.T, addr string) (*trayhost.Host, *cliEnv) {
+	t.Helper()
+	h := trayhost.Start(t, testenv.Connect(t, addr))
+	c := newCLIEnv(t)
+	c.env = append(c.env, "DBUS_SESSION_BUS_ADDRESS="+addr,
 		"XDG_RUNTIME_DIR="+t.TempDir(), "XDG_CONFIG_DIRS="+t.TempDir())
+	return h, c
 }
 
 // startTray runs the tray (no command, or args) in c's XDG home. Under -race the
@@ -156,10 +162,7 @@ func TestTrayEndToEnd(t *testing.T) {
 	// watcher that appears later is caught only once fyne has subscribed
 	// to NameOwnerChanged, which it does after its first attempt — a gap
 	// this order does not have, at the first start or the restart.
-	h := trayhost.Start(t, testenv.Connect(t, addr))
-
-	c := newCLIEnv(t)
-	c.onDesktop(t, addr)
+	h, c := trayDesktop(t, addr)
 	iu, ipw := d.AddUser(t)
 	pu, ppw := d.AddUser(t)
 	c.writeConfig(accountTOML("work", "imap", d.IMAPS, "tls", iu, passwordFile(t, ipw), d.CAFile) +

@@ -154,10 +154,7 @@ func TestTrayLeadsToTheFix(t *testing.T) {
 	d := testenv.StartDovecot(t)
 	addr := testenv.SessionBus(t, false)
 	testenv.GnomeKeyring(t, addr)
-	h := trayhost.Start(t, testenv.Connect(t, addr))
-
-	c := newCLIEnv(t)
-	c.onDesktop(t, addr)
+	h, c := trayDesktop(t, addr)
 	opened := fakeBrowser(t, c)
 	user, pw := d.AddUser(t)
 	if out, errOut, code := c.run("not-"+pw+"\n", "account", "add", "--name", "work", "--protocol", "imap",
@@ -236,9 +233,7 @@ work — login refused
 // the page, and demo-password saved there brings "work" back.
 func TestDemoTroubleFix(t *testing.T) {
 	addr := testenv.SessionBus(t, false)
-	h := trayhost.Start(t, testenv.Connect(t, addr))
-	c := newCLIEnv(t)
-	c.onDesktop(t, addr)
+	h, c := trayDesktop(t, addr)
 	opened := fakeBrowser(t, c)
 	tray := startTray(t, c, "demo", "--trouble")
 	item := h.WaitItem(t, tray.exited)

@@ -37,10 +37,7 @@ func TestTraySignInAgain(t *testing.T) {
 	d := testenv.StartDovecotOAuth(t, srv.Key)
 	addr := testenv.SessionBus(t, false)
 	testenv.GnomeKeyring(t, addr)
-	h := trayhost.Start(t, testenv.Connect(t, addr))
-
-	c := newCLIEnv(t)
-	c.onDesktop(t, addr)
+	h, c := trayDesktop(t, addr)
 	opened := fakeBrowser(t, c)
 	user, _ := d.AddUser(t)
 	d.Deliver(t, user, testenv.Message("Ann <ann@example.com>", "first", "x"))
