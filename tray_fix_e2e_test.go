@@ -139,6 +139,26 @@ func saveAccount(t *testing.T, origin, path string, form url.Values) {
 	}
 }
 
+// accountBack waits, after a fix was saved on the page, for the account's
+// line to be line again in a whole menu, and fails the test if the
+// healthy account's submenu has no "Edit account…" or the tray restarted
+// (the fix must take effect in the running tray).
+func accountBack(t *testing.T, item *trayhost.Item, tray *trayProc, line string) trayhost.Menu {
+	t.Helper()
+	start := time.Now()
+	m := item.WaitMenu(t, "the account back", func(m trayhost.Menu) bool { return len(m.Under(line)) > 0 && whole(m) })
+	t.Logf("the account was back %v after the save", time.Since(start).Round(time.Millisecond))
+	if _, ok := m.Find("  Edit account…"); !ok {
+		t.Errorf("no Edit account… in the healthy account's submenu:\n%s", m)
+	}
+	select {
+	case <-tray.exited:
+		t.Fatal("the tray restarted")
+	default:
+	}
+	return m
+}
+
 // whole reports whether m is a whole menu, not the first part of one
 // read while the tray rebuilt it.
 func whole(m trayhost.Menu) bool { return len(m) > 0 && m[len(m)-1].Line == "Quit" }
@@ -209,21 +229,9 @@ work — login refused
 		"host": {"127.0.0.1"}, "port": {fmt.Sprint(d.IMAPS)}, "security": {"tls"}, "username": {user},
 		"folders": {"INBOX"}, "ca_file": {d.CAFile}, "password": {pw}, "action": {"save"}}
 	saveAccount(t, origin, path, form)
-	start := time.Now()
-	m = item.WaitMenu(t, "the account back", func(m trayhost.Menu) bool {
-		return len(m.Under("work — no new mail")) > 0 && whole(m)
-	})
-	t.Logf("the account was back %v after the save", time.Since(start).Round(time.Millisecond))
+	m = accountBack(t, item, tray, "work — no new mail")
 	if want := "No new mail [-]\nwork — no new mail\n"; !strings.HasPrefix(m.String(), want) {
 		t.Errorf("menu after the fix:\n%s", m)
-	}
-	if _, ok := m.Find("  Edit account…"); !ok {
-		t.Errorf("no Edit account… in the healthy account's submenu:\n%s", m)
-	}
-	select {
-	case <-tray.exited:
-		t.Fatal("the tray restarted")
-	default:
 	}
 	tray.stop(t)
 }

@@ -120,17 +120,7 @@ oauth_scopes = ["mail", "offline_access"]
 	form.Set("signref", ref)
 	form.Set("action", "save")
 	saveAccount(t, origin, path, form)
-	start := time.Now()
-	m = item.WaitMenu(t, "the account back", func(m trayhost.Menu) bool { return len(m.Under("work — 2 new")) > 0 && whole(m) })
-	t.Logf("the account was back %v after the save", time.Since(start).Round(time.Millisecond))
-	if _, ok := m.Find("  Edit account…"); !ok {
-		t.Errorf("no Edit account… in the healthy account's submenu:\n%s", m)
-	}
-	select {
-	case <-tray.exited:
-		t.Fatal("the tray restarted")
-	default:
-	}
+	accountBack(t, item, tray, "work — 2 new")
 	// What another user could read of the running tray.
 	var proc []string
 	for _, f := range []string{"cmdline", "environ"} {
