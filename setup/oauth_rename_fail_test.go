@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"mailsneaker/accounts"
-	"mailsneaker/internal/testenv"
 	"mailsneaker/oauth"
 )
 
@@ -21,9 +20,7 @@ func TestSignInRenameConfigWriteFails(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for the config lock (10 s a case)")
 	}
-	addr := testenv.SessionBus(t, false)
-	testenv.GnomeKeyring(t, addr)
-	kc := &accounts.Keychain{Service: "mailsneaker-signin-rename-fail-test"}
+	kc := testKeychain(t, "mailsneaker-signin-rename-fail-test")
 	ctx := context.Background()
 	for _, newSignIn := range []bool{false, true} {
 		p := newOAuthPage(t, kc, 5*time.Second)
@@ -51,9 +48,7 @@ func TestSignInSwitchConfigWriteFails(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for the config lock (10 s)")
 	}
-	addr := testenv.SessionBus(t, false)
-	testenv.GnomeKeyring(t, addr)
-	kc := &accounts.Keychain{Service: "mailsneaker-signin-switch-fail-test"}
+	kc := testKeychain(t, "mailsneaker-signin-switch-fail-test")
 	ctx := context.Background()
 	p := newOAuthPage(t, kc, 5*time.Second)
 	writeAccount(t, p.s.path, accounts.Account{Name: "work", Protocol: accounts.IMAP, Host: "127.0.0.1", Port: 993,

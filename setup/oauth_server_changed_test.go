@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"mailsneaker/accounts"
-	"mailsneaker/internal/testenv"
 	"mailsneaker/oauth"
 )
 
@@ -17,16 +16,12 @@ import (
 // to sign in again; it does not send the access token to whatever server
 // the form now names, which may not even use TLS.
 func TestSignInNotSentToAnotherServer(t *testing.T) {
-	addr := testenv.SessionBus(t, false)
-	testenv.GnomeKeyring(t, addr)
-	kc := &accounts.Keychain{Service: "mailsneaker-signin-server-test"}
+	kc := testKeychain(t, "mailsneaker-signin-server-test")
 	ctx := context.Background()
 
 	for _, fresh := range []bool{false, true} {
 		p := newOAuthPage(t, kc, 5*time.Second)
-		a := accounts.Account{Name: "work", Protocol: accounts.IMAP, Host: "127.0.0.1", Port: 993, Security: accounts.TLS, Username: "ann",
-			Auth: accounts.AuthOAuth2, OAuthProvider: accounts.ProviderCustom, OAuthClientID: p.srv.ClientID,
-			OAuthAuthURL: p.srv.AuthURL(), OAuthTokenURL: p.srv.TokenURL(), OAuthScopes: []string{"mail", "offline_access"}}
+		a := p.signedInAccount()
 		writeAccount(t, p.s.path, a)
 		if err := kc.Set(ctx, oauth.KeychainUser("work"), p.srv.RefreshToken("ann")); err != nil {
 			t.Fatal(err)

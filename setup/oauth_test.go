@@ -293,9 +293,7 @@ func TestSignInExpires(t *testing.T) {
 // source for the saved account gets access tokens with it. No code,
 // state or token is on a page, in the log or in config.toml.
 func TestSignInSave(t *testing.T) {
-	addr := testenv.SessionBus(t, false)
-	testenv.GnomeKeyring(t, addr)
-	kc := &accounts.Keychain{Service: "mailsneaker-oauth-setup-test"}
+	kc := testKeychain(t, "mailsneaker-oauth-setup-test")
 	p := newOAuthPage(t, kc, 5*time.Second)
 	auth := p.signIn(t, p.form("mail offline_access"))
 	au, _ := url.Parse(auth)
@@ -427,9 +425,7 @@ func TestSignInDetected(t *testing.T) {
 // and saving replaces the revoked grant, changes no setting, and asks the
 // engine to check the account at once.
 func TestLauncherSignInAgain(t *testing.T) {
-	addr := testenv.SessionBus(t, false)
-	testenv.GnomeKeyring(t, addr)
-	kc := &accounts.Keychain{Service: "mailsneaker-signin-again-test"}
+	kc := testKeychain(t, "mailsneaker-signin-again-test")
 	srv := testenv.StartOAuthServer(t)
 	cfg := t.TempDir() + "/config.toml"
 	a := accounts.Account{Name: "work", Protocol: accounts.IMAP, Host: "127.0.0.1", Port: 993, Security: accounts.TLS, Username: "ann",
@@ -500,15 +496,28 @@ func hiddenOrInput(t *testing.T, html, name string) string {
 	return v
 }
 
+// testKeychain is the keychain under service of a gnome-keyring on a
+// session bus of the test's own (DBUS_SESSION_BUS_ADDRESS points at it).
+func testKeychain(t *testing.T, service string) *accounts.Keychain {
+	t.Helper()
+	testenv.GnomeKeyring(t, testenv.SessionBus(t, false))
+	return &accounts.Keychain{Service: service}
+}
+
+// signedInAccount is an oauth2 account "work" of user ann at p's
+// provider, over IMAPS on 127.0.0.1.
+func (p *oauthPage) signedInAccount() accounts.Account {
+	return accounts.Account{Name: "work", Protocol: accounts.IMAP, Host: "127.0.0.1", Port: 993, Security: accounts.TLS, Username: "ann",
+		Auth: accounts.AuthOAuth2, OAuthProvider: accounts.ProviderCustom, OAuthClientID: p.srv.ClientID,
+		OAuthAuthURL: p.srv.AuthURL(), OAuthTokenURL: p.srv.TokenURL(), OAuthScopes: []string{"mail", "offline_access"}}
+}
+
 // renameForm saves an oauth2 account "work" with its grant in kc and
 // returns the form that renames it to "home" on Save (after a new
 // sign-in when newSignIn), and the stored grant's refresh token.
 func (p *oauthPage) renameForm(t *testing.T, kc *accounts.Keychain, newSignIn bool) (form url.Values, old string) {
 	t.Helper()
-	a := accounts.Account{Name: "work", Protocol: accounts.IMAP, Host: "127.0.0.1", Port: 993, Security: accounts.TLS, Username: "ann",
-		Auth: accounts.AuthOAuth2, OAuthProvider: accounts.ProviderCustom, OAuthClientID: p.srv.ClientID,
-		OAuthAuthURL: p.srv.AuthURL(), OAuthTokenURL: p.srv.TokenURL(), OAuthScopes: []string{"mail", "offline_access"}}
-	writeAccount(t, p.s.path, a)
+	writeAccount(t, p.s.path, p.signedInAccount())
 	old = p.srv.RefreshToken("ann")
 	if err := kc.Set(context.Background(), oauth.KeychainUser("work"), old); err != nil {
 		t.Fatal(err)
@@ -548,9 +557,7 @@ func (p *oauthPage) saveLocked(t *testing.T, form url.Values) string {
 // sign-in the stored one goes to the new name; with one, the new grant is
 // stored under the new name and none is left under the old.
 func TestSignInRename(t *testing.T) {
-	addr := testenv.SessionBus(t, false)
-	testenv.GnomeKeyring(t, addr)
-	kc := &accounts.Keychain{Service: "mailsneaker-signin-rename-test"}
+	kc := testKeychain(t, "mailsneaker-signin-rename-test")
 	ctx := context.Background()
 	for _, newSignIn := range []bool{false, true} {
 		p := newOAuthPage(t, kc, 5*time.Second)
