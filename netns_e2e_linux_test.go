@@ -78,18 +78,6 @@ func (s *noteServer) times(subject string) int {
 	return n
 }
 
-// imapSessions lists the pids of user's IMAP sessions that Dovecot holds.
-func imapSessions(t testing.TB, d *testenv.Dovecot, user string) []string {
-	t.Helper()
-	var out []string
-	for _, line := range strings.Split(d.Doveadm(t, "who", "-1", user), "\n") {
-		if f := strings.Fields(line); len(f) >= 3 && f[0] == user && f[1] == "imap" {
-			out = append(out, f[2])
-		}
-	}
-	return out
-}
-
 // procUse is what a process holds that a leak per reconnect would grow:
 // open descriptors (/proc/PID/fd) and threads (/proc/PID/status). Go keeps
 // the threads it made, so they only show a leak that blocks threads.
@@ -252,7 +240,7 @@ func TestTrayNetworkLoss(t *testing.T) {
 	if p := item.Props(t); grey(p.Icon) {
 		t.Error("the icon is grey with the account online") // then grey below proves nothing
 	}
-	testenv.Eventually(t, 20*time.Second, func() bool { return len(imapSessions(t, d, user)) == 2 },
+	testenv.Eventually(t, 20*time.Second, func() bool { return len(d.IMAPSessions(t, user)) == 2 },
 		"Dovecot to hold the check's and IDLE's sessions")
 	before := useOf(t, pid)
 
@@ -312,7 +300,7 @@ func TestTrayNetworkLoss(t *testing.T) {
 		t.Errorf("the last mail is not in the menu:\n%s", m)
 	}
 
-	testenv.Eventually(t, 20*time.Second, func() bool { return len(imapSessions(t, d, user)) == 2 },
+	testenv.Eventually(t, 20*time.Second, func() bool { return len(d.IMAPSessions(t, user)) == 2 },
 		"Dovecot to hold the check's and IDLE's sessions after the flaps")
 	// A leak per reconnect would show as n or more; the slack is for what
 	// is open at one moment and not the next (an IDLE restart, a check).
@@ -407,7 +395,7 @@ func BenchmarkTrayRecovery(b *testing.B) {
 	}
 	steady := func(b testing.TB, what string) {
 		b.Helper()
-		testenv.Eventually(b, 20*time.Second, func() bool { return len(imapSessions(b, d, user)) == 2 },
+		testenv.Eventually(b, 20*time.Second, func() bool { return len(d.IMAPSessions(b, user)) == 2 },
 			"Dovecot to hold the check's and IDLE's sessions %s", what)
 	}
 	counted(b, "the first check")
@@ -465,7 +453,7 @@ func BenchmarkTrayRecovery(b *testing.B) {
 	b.Run("resume", func(b *testing.B) {
 		run(b, func(b *testing.B, mail func()) {
 			sleep(true)(b)
-			testenv.Eventually(b, 20*time.Second, func() bool { return len(imapSessions(b, d, user)) == 0 },
+			testenv.Eventually(b, 20*time.Second, func() bool { return len(d.IMAPSessions(b, user)) == 0 },
 				"Dovecot to hold no session of the sleeping tray")
 			mail()
 		}, sleep(false))

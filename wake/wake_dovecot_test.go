@@ -2,7 +2,6 @@ package wake_test
 
 import (
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -40,24 +39,12 @@ func waitCount(t testing.TB, snaps <-chan poller.Snapshot, what string, want int
 	}
 }
 
-// conns lists the pids of user's IMAP connections that Dovecot holds.
-func conns(t testing.TB, d *testenv.Dovecot, user string) []string {
-	t.Helper()
-	var out []string
-	for _, line := range strings.Split(d.Doveadm(t, "who", "-1", user), "\n") {
-		if f := strings.Fields(line); len(f) >= 3 && f[0] == user && f[1] == "imap" {
-			out = append(out, f[2])
-		}
-	}
-	return out
-}
-
 // waitConns polls Dovecot until cond holds for user's connections.
 func waitConns(t testing.TB, d *testenv.Dovecot, user, what string, cond func([]string) bool) []string {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		c := conns(t, d, user)
+		c := d.IMAPSessions(t, user)
 		if cond(c) {
 			return c
 		}

@@ -330,6 +330,19 @@ func (d *Dovecot) Doveadm(t testing.TB, args ...string) string {
 	return string(out)
 }
 
+// IMAPSessions lists the pids of user's IMAP sessions that the server
+// holds (doveadm who): one per connection of a client.
+func (d *Dovecot) IMAPSessions(t testing.TB, user string) []string {
+	t.Helper()
+	var out []string
+	for _, line := range strings.Split(d.Doveadm(t, "who", "-1", user), "\n") {
+		if f := strings.Fields(line); len(f) >= 3 && f[0] == user && f[1] == "imap" {
+			out = append(out, f[2])
+		}
+	}
+	return out
+}
+
 // Message builds a small RFC 5322 message.
 func Message(from, subject, body string) []byte {
 	return []byte(fmt.Sprintf("From: %s\r\nTo: test@example.com\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%d.%s@test.example>\r\n\r\n%s\r\n",

@@ -33,6 +33,9 @@ func (d *Dovecot) Deliver(t testing.TB, user string, msg []byte) {}
 // Doveadm is a stub.
 func (d *Dovecot) Doveadm(t testing.TB, args ...string) string { return "" }
 
+// IMAPSessions is a stub.
+func (d *Dovecot) IMAPSessions(t testing.TB, user string) []string { return nil }
+
 // Message is a stub.
 func Message(from, subject, body string) []byte { return nil }
 
