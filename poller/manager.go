@@ -86,10 +86,7 @@ func (m *Manager) checker(a accounts.Account) Checker {
 	if m.o.CheckerOptions != nil {
 		o = m.o.CheckerOptions(a)
 	}
-	if a.Protocol == accounts.POP3 {
-		return NewPOP3(a, o)
-	}
-	return NewIMAP(a, o)
+	return newChecker(a, o)
 }
 
 // Run checks every account until ctx is done, then closes every connection

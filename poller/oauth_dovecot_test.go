@@ -69,12 +69,7 @@ func (x *oauthDovecot) options(src *oauth.Source) *Options {
 
 func check(t *testing.T, a accounts.Account, o *Options) (*Inbox, error) {
 	t.Helper()
-	var c Checker
-	if a.Protocol == accounts.POP3 {
-		c = NewPOP3(a, o)
-	} else {
-		c = NewIMAP(a, o)
-	}
+	c := newChecker(a, o)
 	defer c.Close()
 	return c.Check(context.Background(), Query{})
 }

@@ -9,12 +9,15 @@ import (
 // Verify logs in to a's server and runs one check, as `account add` and the
 // setup page do before saving an account. It changes nothing on the server.
 func Verify(ctx context.Context, a accounts.Account, o *Options) (*Inbox, error) {
-	var c Checker
-	if a.Protocol == accounts.POP3 {
-		c = NewPOP3(a, o)
-	} else {
-		c = NewIMAP(a, o)
-	}
+	c := newChecker(a, o)
 	defer c.Close()
 	return c.Check(ctx, Query{Want: func(string) bool { return false }})
+}
+
+// newChecker is the checker of a's protocol: NewPOP3 or NewIMAP.
+func newChecker(a accounts.Account, o *Options) Checker {
+	if a.Protocol == accounts.POP3 {
+		return NewPOP3(a, o)
+	}
+	return NewIMAP(a, o)
 }
