@@ -24,7 +24,8 @@ func TestSignInRenameConfigWriteFails(t *testing.T) {
 	ctx := context.Background()
 	for _, newSignIn := range []bool{false, true} {
 		p := newOAuthPage(t, kc, 5*time.Second)
-		form, old := p.renameForm(t, kc, newSignIn)
+		form, old := p.signedInEdit(t, kc, "home", newSignIn)
+		form.Set("action", "save")
 		got := p.saveLocked(t, form)
 		if !strings.Contains(got, "The account was not saved") {
 			t.Fatalf("new sign-in %v: the save did not fail:\n%s", newSignIn, got)
@@ -57,10 +58,7 @@ func TestSignInSwitchConfigWriteFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer kc.Delete(ctx, "work")
-	form := p.form("mail offline_access")
-	form.Set("mode", "edit")
-	form.Set("orig", "work")
-	form.Set("name", "work")
+	form := p.editForm("work")
 	p.signInOnForm(t, form)
 	form.Set("action", "save")
 	got := p.saveLocked(t, form)

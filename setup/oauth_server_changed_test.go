@@ -21,18 +21,7 @@ func TestSignInNotSentToAnotherServer(t *testing.T) {
 
 	for _, fresh := range []bool{false, true} {
 		p := newOAuthPage(t, kc, 5*time.Second)
-		a := p.signedInAccount()
-		writeAccount(t, p.s.path, a)
-		if err := kc.Set(ctx, oauth.KeychainUser("work"), p.srv.RefreshToken("ann")); err != nil {
-			t.Fatal(err)
-		}
-		form := p.form("mail offline_access")
-		form.Set("mode", "edit")
-		form.Set("orig", "work")
-		form.Set("name", "work")
-		if fresh {
-			p.signInOnForm(t, form)
-		}
+		form, _ := p.signedInEdit(t, kc, "work", fresh)
 		form.Set("port", "1143")
 		form.Set("security", "none")
 		for _, action := range []string{"test", "save"} {

@@ -512,25 +512,32 @@ func (p *oauthPage) signedInAccount() accounts.Account {
 		OAuthAuthURL: p.srv.AuthURL(), OAuthTokenURL: p.srv.TokenURL(), OAuthScopes: []string{"mail", "offline_access"}}
 }
 
-// renameForm saves an oauth2 account "work" with its grant in kc and
-// returns the form that renames it to "home" on Save (after a new
-// sign-in when newSignIn), and the stored grant's refresh token.
-func (p *oauthPage) renameForm(t *testing.T, kc *accounts.Keychain, newSignIn bool) (form url.Values, old string) {
+// signedInEdit saves the oauth2 account "work" (signedInAccount) with a
+// grant in kc and returns the edit page's form for it, to be saved as
+// name (after a new sign-in when newSignIn), and the stored grant's
+// refresh token.
+func (p *oauthPage) signedInEdit(t *testing.T, kc *accounts.Keychain, name string, newSignIn bool) (form url.Values, old string) {
 	t.Helper()
 	writeAccount(t, p.s.path, p.signedInAccount())
 	old = p.srv.RefreshToken("ann")
 	if err := kc.Set(context.Background(), oauth.KeychainUser("work"), old); err != nil {
 		t.Fatal(err)
 	}
-	form = p.form("mail offline_access")
-	form.Set("mode", "edit")
-	form.Set("orig", "work")
-	form.Set("name", "home")
+	form = p.editForm(name)
 	if newSignIn {
 		p.signInOnForm(t, form)
 	}
-	form.Set("action", "save")
 	return form, old
+}
+
+// editForm is the edit page's form of account "work" at p's provider, to
+// be saved as name.
+func (p *oauthPage) editForm(name string) url.Values {
+	form := p.form("mail offline_access")
+	form.Set("mode", "edit")
+	form.Set("orig", "work")
+	form.Set("name", name)
+	return form
 }
 
 // signInOnForm signs in from form's page, consents, and puts the
@@ -561,7 +568,8 @@ func TestSignInRename(t *testing.T) {
 	ctx := context.Background()
 	for _, newSignIn := range []bool{false, true} {
 		p := newOAuthPage(t, kc, 5*time.Second)
-		form, old := p.renameForm(t, kc, newSignIn)
+		form, old := p.signedInEdit(t, kc, "home", newSignIn)
+		form.Set("action", "save")
 		if got := p.page("POST", "/account", form); !strings.Contains(got, `id="done"`) {
 			t.Fatalf("new sign-in %v: not saved:\n%s", newSignIn, got)
 		}
