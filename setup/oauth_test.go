@@ -550,14 +550,14 @@ func (p *oauthPage) signInOnForm(t *testing.T, form url.Values) {
 
 // saveLocked posts form to /account while another process holds
 // config.toml's lock, so that the config write fails, and returns the page.
-func (p *oauthPage) saveLocked(t *testing.T, form url.Values) string {
+func (c *client) saveLocked(t *testing.T, form url.Values) string {
 	t.Helper()
-	lock, err := safefile.TryLock(p.s.path + ".lock")
+	lock, err := safefile.TryLock(c.s.path + ".lock")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer lock.Unlock()
-	return p.page("POST", "/account", form)
+	return c.page("POST", "/account", form)
 }
 
 // Renaming an account that signs in moves its grant: without a new

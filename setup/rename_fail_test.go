@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"mailsneaker/accounts"
-	"mailsneaker/internal/safefile"
 )
 
 // TestRenameConfigWriteFailsLeavesNoPassword: when config.toml cannot be
@@ -26,14 +25,9 @@ func TestRenameConfigWriteFailsLeavesNoPassword(t *testing.T) {
 	if err := sec.Set(ctx, "work", "right"); err != nil {
 		t.Fatal(err)
 	}
-	lock, err := safefile.TryLock(cfg + ".lock")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := c.page("POST", "/account", url.Values{"mode": {"edit"}, "orig": {"work"}, "name": {"home"},
+	got := c.saveLocked(t, url.Values{"mode": {"edit"}, "orig": {"work"}, "name": {"home"},
 		"protocol": {"imap"}, "host": {"imap.example.test"}, "port": {""}, "security": {"tls"},
 		"username": {"ann"}, "folders": {"INBOX"}, "action": {"save"}})
-	lock.Unlock()
 	if !strings.Contains(got, "The account was not saved") {
 		t.Fatalf("the save did not fail:\n%s", got)
 	}
