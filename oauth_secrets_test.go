@@ -12,6 +12,26 @@ import (
 	"mailsneaker/internal/testenv"
 )
 
+// oauthAccountTOML is a config.toml account on 127.0.0.1 that signs in
+// (auth = "oauth2") at the fake provider as.
+func oauthAccountTOML(name, protocol string, port int, user, caFile string, as *testenv.OAuthServer) string {
+	return fmt.Sprintf(`
+[[account]]
+name = %q
+protocol = %q
+host = "127.0.0.1"
+port = %d
+username = %q
+ca_file = %q
+auth = "oauth2"
+oauth_provider = "custom"
+oauth_client_id = %q
+oauth_auth_url = %q
+oauth_token_url = %q
+oauth_scopes = ["mail", "offline_access"]
+`, name, protocol, port, user, caFile, as.ClientID, as.AuthURL(), as.TokenURL())
+}
+
 // TestOAuthCheckNeverLeaksTokens: `mailsneaker check` logs in to a real
 // Dovecot (oauth2 passdb) over IMAPS and POP3S with OAuth2: the refresh
 // tokens wait in a real gnome-keyring under "oauth:<account>", the binary
@@ -45,21 +65,7 @@ func TestOAuthCheckNeverLeaksTokens(t *testing.T) {
 		if out, err := store.CombinedOutput(); err != nil {
 			t.Fatalf("secret-tool store: %v\n%s", err, out)
 		}
-		fmt.Fprintf(&body, `
-[[account]]
-name = %q
-protocol = %q
-host = "127.0.0.1"
-port = %d
-username = %q
-ca_file = %q
-auth = "oauth2"
-oauth_provider = "custom"
-oauth_client_id = %q
-oauth_auth_url = %q
-oauth_token_url = %q
-oauth_scopes = ["mail", "offline_access"]
-`, a.name, a.proto, a.port, user, d.CAFile, as.ClientID, as.AuthURL(), as.TokenURL())
+		body.WriteString(oauthAccountTOML(a.name, a.proto, a.port, user, d.CAFile, as))
 	}
 	c.writeConfig(body.String())
 

@@ -42,23 +42,7 @@ func TestTraySignInAgain(t *testing.T) {
 	user, _ := d.AddUser(t)
 	d.Deliver(t, user, testenv.Message("Ann <ann@example.com>", "first", "x"))
 	d.Deliver(t, user, testenv.Message("Bob <bob@example.com>", "second", "x"))
-	c.writeConfig(fmt.Sprintf(`
-[[account]]
-name = "work"
-protocol = "pop3"
-host = "127.0.0.1"
-port = %d
-security = "tls"
-username = %q
-ca_file = %q
-count_existing = true
-auth = "oauth2"
-oauth_provider = "custom"
-oauth_client_id = %q
-oauth_auth_url = %q
-oauth_token_url = %q
-oauth_scopes = ["mail", "offline_access"]
-`, d.POP3S, user, d.CAFile, srv.ClientID, srv.AuthURL(), srv.TokenURL()))
+	c.writeConfig(oauthAccountTOML("work", "pop3", d.POP3S, user, d.CAFile, srv) + "security = \"tls\"\ncount_existing = true\n")
 	// The first sign-in, as the page would have saved it.
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", addr)
 	kc := &accounts.Keychain{}
