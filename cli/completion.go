@@ -93,22 +93,14 @@ _%[1]s() {
     if [ -n "$skip" ]; then skip=""; continue; fi
     case "$path|$w" in
 `, r.Name)
-	for _, n := range tree {
-		for _, flag := range n.valued() {
-			fmt.Fprintf(w, "      %s) skip=1; continue ;;\n", shellQuote(n.path+"|"+flag))
-		}
-	}
+	flagArms(w, tree, "      ", func([]string) string { return "skip=1; continue" })
 	fmt.Fprintf(w, "    esac\n    case $w in -*) continue ;; esac\n    path=${path:+$path }$w\n  done\n  case \"$path|$prev\" in\n")
-	for _, n := range tree {
-		for _, flag := range n.valued() {
-			if c := choices(n.args[flag]); c != nil {
-				fmt.Fprintf(w, "    %s) COMPREPLY=($(compgen -W %s -- \"$cur\")); return ;;\n",
-					shellQuote(n.path+"|"+flag), shellQuote(strings.Join(c, " ")))
-			} else {
-				fmt.Fprintf(w, "    %s) COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n", shellQuote(n.path+"|"+flag))
-			}
+	flagArms(w, tree, "    ", func(c []string) string {
+		if c != nil {
+			return "COMPREPLY=($(compgen -W " + shellQuote(strings.Join(c, " ")) + ` -- "$cur")); return`
 		}
-	}
+		return `COMPREPLY=($(compgen -f -- "$cur")); return`
+	})
 	fmt.Fprintf(w, "  esac\n  local words=\"\"\n  case $path in\n")
 	for _, n := range tree {
 		var ws []string
@@ -133,21 +125,14 @@ _%[1]s() {
     if [[ -n $skip ]]; then skip=""; continue; fi
     case "$path|$w" in
 `, r.Name)
-	for _, n := range tree {
-		for _, flag := range n.valued() {
-			fmt.Fprintf(w, "      %s) skip=1; continue ;;\n", shellQuote(n.path+"|"+flag))
-		}
-	}
+	flagArms(w, tree, "      ", func([]string) string { return "skip=1; continue" })
 	fmt.Fprintf(w, "    esac\n    [[ $w == -* ]] && continue\n    path=${path:+$path }$w\n  done\n  case \"$path|$prev\" in\n")
-	for _, n := range tree {
-		for _, flag := range n.valued() {
-			if c := choices(n.args[flag]); c != nil {
-				fmt.Fprintf(w, "    %s) compadd -- %s; return ;;\n", shellQuote(n.path+"|"+flag), strings.Join(c, " "))
-			} else {
-				fmt.Fprintf(w, "    %s) _default; return ;;\n", shellQuote(n.path+"|"+flag))
-			}
+	flagArms(w, tree, "    ", func(c []string) string {
+		if c != nil {
+			return "compadd -- " + strings.Join(c, " ") + "; return"
 		}
-	}
+		return "_default; return"
+	})
 	fmt.Fprintf(w, "  esac\n  case $path in\n")
 	for _, n := range tree {
 		var ws []string
@@ -194,6 +179,18 @@ func (r Reference) Fish(w io.Writer) {
 				}
 			}
 			fmt.Fprintln(w, line+" -d "+shellQuote(x.desc))
+		}
+	}
+}
+
+// flagArms writes a case arm "path|flag) action ;;" for every flag in tree
+// that takes a value, bash's and zsh's alike: to skip the value in the word
+// loop, or to complete it. action gets the values the flag allows (nil: any,
+// such as a file name).
+func flagArms(w io.Writer, tree []node, indent string, action func(choices []string) string) {
+	for _, n := range tree {
+		for _, flag := range n.valued() {
+			fmt.Fprintf(w, "%s%s) %s ;;\n", indent, shellQuote(n.path+"|"+flag), action(choices(n.args[flag])))
 		}
 	}
 }
