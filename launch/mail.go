@@ -131,8 +131,9 @@ func batchSafe(prog string, m Mail) error {
 	if ext != ".bat" && ext != ".cmd" {
 		return nil
 	}
+	values := m.values()
 	for _, name := range accounts.Placeholders() {
-		if v := m.values()[name]; strings.Contains(m.OpenCommand, "{"+name+"}") && strings.ContainsAny(v, cmdMeta) {
+		if v := values[name]; strings.Contains(m.OpenCommand, "{"+name+"}") && strings.ContainsAny(v, cmdMeta) {
 			return fmt.Errorf("{%s} is %q, which a batch file (%s) would read as cmd.exe syntax: not run", name, v, base)
 		}
 	}
