@@ -104,9 +104,9 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 	go func() { managerDone <- m.Run(ctx) }()
 	go wake.Follow(ctx, env.Logger, wake.Address(), m)
 
-	host, err := tray.HostAvailable(ctx)
+	host, hostErr := tray.HostAvailable(ctx)
 	if !host {
-		fmt.Fprintln(env.Stderr, tray.NoHostHint(err))
+		fmt.Fprintln(env.Stderr, tray.NoHostHint(hostErr))
 		if so.printCounts {
 			go cli.PrintChanges(env.Stdout, m.Snapshots(ctx))
 		}
@@ -131,7 +131,7 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 	if so.config != nil {
 		go m.FollowConfig(ctx, accounts.Watch(ctx, env.ConfigPath, 0), so.config.General, batcher.SetGeneral)
 	}
-	if errors.Is(err, tray.ErrNoSessionBus) {
+	if errors.Is(hostErr, tray.ErrNoSessionBus) {
 		// Without a session bus systray cannot work, and v1.12.2 panics on
 		// quit (nil connection): run headless until a signal.
 		<-ctx.Done()
@@ -154,7 +154,7 @@ func serve(ctx context.Context, env *cli.Env, m *poller.Manager, so serveOptions
 			opts.SetEnabled = func(name string, on bool) error { return accounts.SetEnabled(env.ConfigPath, name, on) }
 		}
 	}
-	err = tray.Run(ctx, m, opts)
+	err := tray.Run(ctx, m, opts)
 	cancel()
 	if errors.Is(err, context.Canceled) {
 		err = nil
