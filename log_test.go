@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -69,39 +67,12 @@ func TestLogNamesTheAccountOnce(t *testing.T) {
 func TestNoNotifierIsAWarning(t *testing.T) {
 	c := newCLIEnv(t)
 	c.env = append(c.env, "XDG_RUNTIME_DIR="+t.TempDir()) // and DBUS_SESSION_BUS_ADDRESS empty: no bus
-	cmd := exec.Command(binary)
-	cmd.Env = c.env
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "no desktop notifications") {
-				select {
-				case found <- sc.Text():
-				default:
-				}
-			}
-		}
-		close(found)
-	}()
-	select {
-	case line, ok := <-found:
-		if !ok {
-			t.Fatal("the tray exited without a word about notifications")
-		}
-		if !strings.Contains(line, "level=WARN") || !strings.Contains(line, "session bus") {
-			t.Errorf("want a WARN that names the missing session bus: %s", line)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("the tray never said that there are no notifications")
+	cmd, lines := c.startLines()
+	line := waitLine(t, lines, 20*time.Second, "the tray to say that there are no notifications", func(l string) bool {
+		return strings.Contains(l, "no desktop notifications")
+	})
+	if !strings.Contains(line, "level=WARN") || !strings.Contains(line, "session bus") {
+		t.Errorf("want a WARN that names the missing session bus: %s", line)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {

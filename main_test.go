@@ -65,6 +65,58 @@ func newCLIEnv(t *testing.T) *cliEnv {
 	return c
 }
 
+// startLines starts the binary with args in c's environment, and sends
+// each line of its stderr on lines, which closes with its stderr. At the
+// end of the test the process is killed, lines drained and the process
+// reaped.
+func (c *cliEnv) startLines(args ...string) (cmd *exec.Cmd, lines <-chan string) {
+	c.t.Helper()
+	cmd = exec.Command(binary, args...)
+	cmd.Env = c.env
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	ch := make(chan string, 100)
+	go func() {
+		defer close(ch)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			ch <- sc.Text()
+		}
+	}()
+	c.t.Cleanup(func() {
+		cmd.Process.Kill()
+		for range ch {
+		}
+		cmd.Wait()
+	})
+	return cmd, ch
+}
+
+// waitLine reads lines until one that match accepts, and returns it; it
+// fails the test when the process exits or timeout passes first.
+func waitLine(t *testing.T, lines <-chan string, timeout time.Duration, what string, match func(string) bool) string {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("the tray exited while waiting for %s", what)
+			}
+			if match(l) {
+				return l
+			}
+		case <-deadline:
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+	}
+}
+
 // run runs the binary and returns stdout, stderr and the exit code.
 func (c *cliEnv) run(stdin string, args ...string) (string, string, int) {
 	c.t.Helper()
@@ -304,48 +356,15 @@ func TestTrayWithoutHostAndSecondInstance(t *testing.T) {
 	t.Parallel()
 	c := newCLIEnv(t)
 	c.env = append(c.env, "XDG_RUNTIME_DIR="+t.TempDir())
-	first := exec.Command(binary)
-	first.Env = c.env
-	stderr, err := first.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := first.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer first.Process.Kill()
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	testenv.Eventually(t, 20*time.Second, func() bool {
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					t.Fatal("the tray exited early")
-				}
-				if strings.Contains(l, "no system tray found") && strings.Contains(l, "mailsneaker check") {
-					return true
-				}
-			default:
-				return false
-			}
-		}
-	}, "the tray to say that there is no tray host")
+	first, lines := c.startLines()
+	waitLine(t, lines, 20*time.Second, "the tray to say that there is no tray host", func(l string) bool {
+		return strings.Contains(l, "no system tray found") && strings.Contains(l, "mailsneaker check")
+	})
 	_, errOut, code := c.run("")
 	if code != 1 || !strings.Contains(errOut, "already running") {
 		t.Errorf("second tray: exit %d, stderr %q; want 1 and 'already running'", code, errOut)
 	}
 	first.Process.Signal(syscall.SIGTERM)
-	go func() {
-		for range lines {
-		}
-	}()
 	if err := first.Wait(); err != nil {
 		t.Errorf("first tray after SIGTERM: %v", err)
 	}
@@ -419,52 +438,17 @@ func TestTrayFollowsConfigEdits(t *testing.T) {
 	pw := passwordFile(t, "x")
 	// Nothing listens on port 1: the accounts fail, which is fine here.
 	c.writeConfig(accountTOML("first", "pop3", 1, "tls", "u", pw, ""))
-	tray := exec.Command(binary, "-v")
-	tray.Env = c.env
-	stderr, err := tray.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tray.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { tray.Process.Kill(); tray.Wait() }()
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	waitLine := func(what string, match func(string) bool) {
-		t.Helper()
-		testenv.Eventually(t, 30*time.Second, func() bool {
-			for {
-				select {
-				case l, ok := <-lines:
-					if !ok {
-						t.Fatalf("the tray exited while waiting for %s", what)
-					}
-					if match(l) {
-						return true
-					}
-				default:
-					return false
-				}
-			}
-		}, "%s", what)
-	}
-	waitLine("the first account's check", func(l string) bool {
+	_, lines := c.startLines("-v")
+	waitLine(t, lines, 30*time.Second, "the first account's check", func(l string) bool {
 		return strings.Contains(l, "account check failed") && strings.Contains(l, "account=first")
 	})
 	c.writeConfig("this is = = not toml\n")
-	waitLine("the broken config reported", func(l string) bool { return strings.Contains(l, "cannot be used") })
+	waitLine(t, lines, 30*time.Second, "the broken config reported", func(l string) bool { return strings.Contains(l, "cannot be used") })
 	c.writeConfig(accountTOML("first", "pop3", 1, "tls", "u", pw, "") + accountTOML("second", "imap", 1, "tls", "u", pw, ""))
-	waitLine("the new account watched", func(l string) bool {
+	waitLine(t, lines, 30*time.Second, "the new account watched", func(l string) bool {
 		return strings.Contains(l, "watching account") && strings.Contains(l, "account=second")
 	})
-	waitLine("the new account checked", func(l string) bool {
+	waitLine(t, lines, 30*time.Second, "the new account checked", func(l string) bool {
 		return strings.Contains(l, "account check failed") && strings.Contains(l, "account=second")
 	})
 }
