@@ -31,7 +31,7 @@ type Dovecot struct {
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
-	exited chan struct{}
+	exited <-chan struct{}
 	users  int
 }
 
@@ -172,28 +172,13 @@ func (d *Dovecot) start() error {
 	if d.cmd != nil {
 		return nil
 	}
-	logs := []string{filepath.Join(d.Dir, "log", "dovecot.stdout"), filepath.Join(d.Dir, "log", "dovecot.log")}
-	// Only what this start-up logs tells about it.
-	offsets := make([]int64, len(logs))
-	for i, l := range logs {
-		if fi, err := os.Stat(l); err == nil {
-			offsets[i] = fi.Size()
-		}
-	}
+	stdout, logFile := filepath.Join(d.Dir, "log", "dovecot.stdout"), filepath.Join(d.Dir, "log", "dovecot.log")
+	logOffset := fileSize(logFile) // only what this start-up logs tells about it
 	cmd := exec.Command("dovecot", "-F", "-c", filepath.Join(d.Dir, "dovecot.conf"))
-	// A file, not a pipe: Wait would also wait for every child holding the pipe.
-	out, err := os.OpenFile(logs[0], os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	outOffset, exited, err := spawn(cmd, stdout)
 	if err != nil {
 		return err
 	}
-	defer out.Close()
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start dovecot: %w", err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
 	kill := func() {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-exited
@@ -228,12 +213,7 @@ func (d *Dovecot) start() error {
 				time.Sleep(20 * time.Millisecond) // polls the port; the deadline bounds it
 				continue
 			}
-			var said []string
-			for i, l := range logs {
-				b, _ := os.ReadFile(l)
-				said = append(said, tail(b[min(offsets[i], int64(len(b))):], 10))
-			}
-			all := strings.Join(said, "\n")
+			all := tail(logSince(stdout, outOffset), 10) + "\n" + tail(logSince(logFile, logOffset), 10)
 			if strings.Contains(all, "Address already in use") {
 				return fmt.Errorf("%w: dovecot could not bind its ports:\n%s", errPortTaken, all)
 			}

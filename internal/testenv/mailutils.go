@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -37,7 +36,7 @@ type Mailutils struct {
 // muChild is one server process, run in the foreground in its own group.
 type muChild struct {
 	cmd    *exec.Cmd
-	exited chan struct{}
+	exited <-chan struct{}
 }
 
 // mailutilsDomain is the virtual domain of every user: log in as user@domain.
@@ -159,33 +158,19 @@ func (m *Mailutils) start() error {
 		{prog: "pop3d", ports: [2]int{m.POP3, m.POP3S}, greeting: "+OK"},
 	} {
 		logPath := filepath.Join(m.Dir, "log", srv.prog+".log")
-		var offset int64
-		if fi, err := os.Stat(logPath); err == nil {
-			offset = fi.Size()
-		}
-		out, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		cmd := exec.Command(srv.prog, "--config-file="+filepath.Join(m.Dir, srv.prog+".conf"), "--foreground")
+		offset, exited, err := spawn(cmd, logPath)
 		if err != nil {
 			return fail(err)
 		}
-		cmd := exec.Command(srv.prog, "--config-file="+filepath.Join(m.Dir, srv.prog+".conf"), "--foreground")
-		// A file, not a pipe: Wait would also wait for every child holding the pipe.
-		cmd.Stdout, cmd.Stderr = out, out
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		err = cmd.Start()
-		out.Close()
-		if err != nil {
-			return fail(fmt.Errorf("start %s: %w", srv.prog, err))
-		}
-		c := &muChild{cmd: cmd, exited: make(chan struct{})}
-		go func() { cmd.Wait(); close(c.exited) }()
+		c := &muChild{cmd: cmd, exited: exited}
 		children = append(children, c)
 		deadline := time.Now().Add(15 * time.Second)
 		// A port it cannot bind does not stop the server: it logs so
 		// before "started" and serves the other one, while whoever holds
 		// the port would answer our probe.
 		for {
-			b, _ := os.ReadFile(logPath)
-			said := string(b[min(offset, int64(len(b))):])
+			said := string(logSince(logPath, offset))
 			if strings.Contains(said, "Address already in use") {
 				return fail(fmt.Errorf("%w: %s could not bind its ports:\n%s", errPortTaken, srv.prog, tail([]byte(said), 10)))
 			}
@@ -210,8 +195,7 @@ func (m *Mailutils) start() error {
 				}
 				select {
 				case <-c.exited:
-					b, _ := os.ReadFile(logPath)
-					said := tail(b[min(offset, int64(len(b))):], 10)
+					said := tail(logSince(logPath, offset), 10)
 					if strings.Contains(said, "Address already in use") || strings.Contains(said, "cannot bind") {
 						return fail(fmt.Errorf("%w: %s could not bind its ports:\n%s", errPortTaken, srv.prog, said))
 					}

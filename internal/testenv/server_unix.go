@@ -10,6 +10,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -99,4 +101,39 @@ func stopGroup(pid int, exited <-chan struct{}) {
 		<-exited
 	}
 	syscall.Kill(-pid, syscall.SIGKILL)
+}
+
+// spawn starts cmd in a process group of its own, its output appended to
+// logPath: a file, not a pipe, for Wait would also wait for every child
+// holding the pipe. offset is the log's length before the start, where
+// what this start-up logs begins; exited closes when cmd has exited.
+func spawn(cmd *exec.Cmd, logPath string) (offset int64, exited <-chan struct{}, err error) {
+	offset = fileSize(logPath)
+	out, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer out.Close()
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return 0, nil, fmt.Errorf("start %s: %w", filepath.Base(cmd.Path), err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	return offset, done, nil
+}
+
+// fileSize is the size of the file at path, 0 when there is none.
+func fileSize(path string) int64 {
+	if fi, err := os.Stat(path); err == nil {
+		return fi.Size()
+	}
+	return 0
+}
+
+// logSince is what the log at path holds from offset on (a spawn's).
+func logSince(path string, offset int64) []byte {
+	b, _ := os.ReadFile(path)
+	return b[min(offset, int64(len(b))):]
 }
