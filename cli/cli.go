@@ -68,11 +68,11 @@ func (e *Env) CheckerOptions(a accounts.Account) *poller.Options {
 		Password: func(ctx context.Context) (string, error) { return accounts.Password(ctx, a, e.Keychain) },
 		Logger:   e.Logger, // the checkers name the account on their lines
 	}
-	if a.OAuth2() {
+	switch {
+	case a.OAuth2() && e.OAuth != nil:
+		o.OAuth = e.OAuth.For(a)
+	case a.OAuth2():
 		o.OAuth = oauth.NewSource(a, e.Keychain, nil)
-		if e.OAuth != nil {
-			o.OAuth = e.OAuth.For(a)
-		}
 	}
 	return o
 }
