@@ -308,15 +308,8 @@ func (s *Server) saveOAuth(w http.ResponseWriter, r *http.Request, v *view, kc *
 // dropGrant deletes the stored grant of account name, if base (the
 // account as saved) signed in; no grant is not an error.
 func (s *Server) dropGrant(ctx context.Context, base accounts.Account, name string) {
-	if !base.OAuth2() {
-		return
-	}
-	kc, err := s.keychain()
-	if err == nil {
-		err = oauth.DeleteGrant(ctx, kc, name)
-	}
-	if err != nil {
-		s.log.Warn("cannot delete the sign-in from the keychain", "account", name, "err", err)
+	if base.OAuth2() {
+		s.removeGrant(ctx, name)
 	}
 }
 
