@@ -13,6 +13,12 @@ import (
 // PasswordCommandTimeout bounds a password_command unless ctx ends sooner.
 const PasswordCommandTimeout = 30 * time.Second
 
+// maxCommandOutput is how much of a password_command's or oauth_command's
+// stdout (and stderr) is kept: only the first line is used, and a command
+// that prints without end must not fill memory until its timeout. A
+// Microsoft access token is a few KiB.
+const maxCommandOutput = 64 << 10
+
 // Password returns the password of a: the first line of its password_command
 // if it has one, else the keychain entry named after the account (kc may be
 // nil for the defaults). The password is never part of an error.
@@ -34,7 +40,7 @@ func runPasswordCommand(ctx context.Context, account, command string, timeout ti
 func runSecretCommand(ctx context.Context, what, want, command string, timeout time.Duration) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	var stdout, stderr bytes.Buffer
+	stdout, stderr := cappedBuffer{max: maxCommandOutput}, cappedBuffer{max: maxCommandOutput}
 	cmd := ShellCommand(ctx, command)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	killGroup(cmd)
@@ -53,12 +59,15 @@ func runSecretCommand(ctx context.Context, what, want, command string, timeout t
 			return "", fmt.Errorf("%s could not run: %w", what, err)
 		}
 		msg := fmt.Sprintf("%s failed (%s)", what, exitErr.ProcessState)
-		if line := firstLine(stderr.Bytes()); line != "" {
+		if line := firstLine(stderr.b); line != "" {
 			msg += ": " + line
 		}
 		return "", errors.New(msg)
 	}
-	pw := firstLine(stdout.Bytes())
+	if stdout.over && !bytes.Contains(stdout.b, []byte("\n")) {
+		return "", fmt.Errorf("%s printed a first line longer than %d KiB (it must print %s)", what, maxCommandOutput>>10, want)
+	}
+	pw := firstLine(stdout.b)
 	if pw == "" {
 		return "", fmt.Errorf("%s printed nothing on the first line of its output (it must print %s)", what, want)
 	}
@@ -69,4 +78,22 @@ func runSecretCommand(ctx context.Context, what, want, command string, timeout t
 func firstLine(b []byte) string {
 	line, _, _ := bytes.Cut(b, []byte("\n"))
 	return strings.TrimRight(string(line), "\r")
+}
+
+// cappedBuffer keeps the first max bytes written to it and drops the
+// rest, noting that it did; it never fails a write, so that the command
+// is not killed by a broken pipe before it exits.
+type cappedBuffer struct {
+	max  int
+	b    []byte
+	over bool
+}
+
+func (c *cappedBuffer) Write(p []byte) (int, error) {
+	n := len(p)
+	if room := c.max - len(c.b); len(p) > room {
+		p, c.over = p[:room], true
+	}
+	c.b = append(c.b, p...)
+	return n, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -182,15 +183,14 @@ func (ss *Sources) For(a accounts.Account) *Source {
 
 // sameOAuth reports whether a and b get their tokens the same way.
 func sameOAuth(a, b accounts.Account) bool {
-	if len(a.OAuthScopes) != len(b.OAuthScopes) {
-		return false
-	}
-	for i := range a.OAuthScopes {
-		if a.OAuthScopes[i] != b.OAuthScopes[i] {
-			return false
-		}
-	}
-	return a.Auth == b.Auth && a.Username == b.Username && a.OAuthProvider == b.OAuthProvider && a.OAuthClientID == b.OAuthClientID &&
+	return SameClient(a, b) && a.Auth == b.Auth && a.Username == b.Username && a.OAuthCommand == b.OAuthCommand
+}
+
+// SameClient reports whether a and b name the same OAuth2 client:
+// provider, client ID and secret, endpoints and scopes. A refresh token
+// given for one works for the other.
+func SameClient(a, b accounts.Account) bool {
+	return a.OAuthProvider == b.OAuthProvider && a.OAuthClientID == b.OAuthClientID &&
 		a.OAuthClientSecret == b.OAuthClientSecret && a.OAuthAuthURL == b.OAuthAuthURL &&
-		a.OAuthTokenURL == b.OAuthTokenURL && a.OAuthCommand == b.OAuthCommand
+		a.OAuthTokenURL == b.OAuthTokenURL && slices.Equal(a.OAuthScopes, b.OAuthScopes)
 }

@@ -44,17 +44,15 @@ func (o *Options) tokenSoon(ctx context.Context, a accounts.Account) (func() (st
 	return func() (string, error) { return tok, nil }, nil
 }
 
-// tokenError gives a failed Source.Token its kind for the UI.
+// tokenError gives a failed Source.Token its kind for the UI; anything
+// else (a keychain error, no client ID, oauth_command) is KindConfig.
 func tokenError(a accounts.Account, err error) error {
 	kind := KindConfig
-	var ke *accounts.KeychainError
 	switch {
 	case errors.Is(err, oauth.ErrSignInAgain):
 		kind = KindSignIn
 	case errors.Is(err, oauth.ErrTokenEndpoint):
 		kind = KindNetwork // a hang, an outage, garbage from a proxy: try again later
-	case errors.As(err, &ke):
-		kind = KindConfig
 	}
 	return &CheckError{Kind: kind, Msg: fmt.Sprintf("cannot get an access token for account %q", a.Name), Err: err}
 }

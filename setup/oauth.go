@@ -238,7 +238,9 @@ func (s *Server) oauthAccount(w http.ResponseWriter, r *http.Request, v *view, b
 
 // saveOAuth stores the grant first and then the account, as save does
 // with a password: a keychain failure leaves nothing half-written, and a
-// failed config write takes a new account's grant back out.
+// failed config write takes a new account's grant back out. oauthAccount
+// has made sure a has its tokens: grant, oauth_command, or base's stored
+// grant for the same client and server.
 func (s *Server) saveOAuth(w http.ResponseWriter, r *http.Request, v *view, kc *accounts.Keychain, base, a accounts.Account, grant *oauth.Grant) {
 	ctx := r.Context()
 	f := v.Form
@@ -248,14 +250,6 @@ func (s *Server) saveOAuth(w http.ResponseWriter, r *http.Request, v *view, kc *
 	}
 	if msg := s.nameProblem(v, a); msg != "" {
 		fail(msg)
-		return
-	}
-	if grant == nil && a.OAuthCommand == "" && f.Edit && base.OAuth2() && sameSignIn(base, a) && !sameServer(base, a) {
-		fail(upperFirst(errSignInServerChanged(base).Error()) + ".")
-		return
-	}
-	if grant == nil && a.OAuthCommand == "" && !(f.Edit && base.OAuth2() && sameSignIn(base, a)) {
-		fail(fmt.Sprintf("Sign in with %s first: press the Sign in button.", f.ProviderTitle()))
 		return
 	}
 	renamed := f.Edit && a.Name != f.Orig
@@ -314,15 +308,8 @@ func (s *Server) saveOAuth(w http.ResponseWriter, r *http.Request, v *view, kc *
 // dropGrant deletes the stored grant of account name, if base (the
 // account as saved) signed in; no grant is not an error.
 func (s *Server) dropGrant(ctx context.Context, base accounts.Account, name string) {
-	if !base.OAuth2() {
-		return
-	}
-	kc, err := s.keychain()
-	if err == nil {
-		err = oauth.DeleteGrant(ctx, kc, name)
-	}
-	if err != nil {
-		s.log.Warn("cannot delete the sign-in from the keychain", "account", name, "err", err)
+	if base.OAuth2() {
+		s.removeGrant(ctx, name)
 	}
 }
 

@@ -2,7 +2,6 @@ package setup
 
 import (
 	"net/http"
-	"slices"
 	"strings"
 
 	"mailsneaker/accounts"
@@ -101,11 +100,8 @@ func oauthFormFor(a accounts.Account) oauthForm {
 		AuthURL: a.OAuthAuthURL, TokenURL: a.OAuthTokenURL, ScopesText: strings.Join(a.OAuthScopes, " ")}
 }
 
-// sameSignIn reports whether a grant given for signed is good for a: the
-// same provider, client and endpoints, so that its refresh token works.
+// sameSignIn reports whether a grant given for signed is good for a: both
+// sign in, with the same client (oauth.SameClient), so its refresh token works.
 func sameSignIn(signed, a accounts.Account) bool {
-	return signed.OAuth2() && a.OAuth2() && signed.OAuthProvider == a.OAuthProvider &&
-		signed.OAuthClientID == a.OAuthClientID && signed.OAuthClientSecret == a.OAuthClientSecret &&
-		signed.OAuthAuthURL == a.OAuthAuthURL && signed.OAuthTokenURL == a.OAuthTokenURL &&
-		slices.Equal(signed.OAuthScopes, a.OAuthScopes)
+	return signed.OAuth2() && a.OAuth2() && oauth.SameClient(signed, a)
 }
