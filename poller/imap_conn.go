@@ -167,6 +167,9 @@ func imapLogin(ctx context.Context, a accounts.Account, o *Options, conn net.Con
 				if !errors.As(err, &ie) {
 					return fail(imapMask(imapNetErr(a, "login", err), pw))
 				}
+				if m, ok := imapMask(ie, pw).(*imap.Error); ok {
+					ie = m // before imapLoginRefused clips its text
+				}
 				return fail(imapMask(imapLoginRefused(a, ie, err), pw))
 			}
 		}
