@@ -12,23 +12,27 @@ import (
 func (m *Manager) start(st *state, as *acctState) {
 	ctx, cancel := context.WithCancel(st.ctx)
 	as.cancel = cancel
-	if as.acct.Disabled {
-		m.startPaused(ctx, st, as)
-		return
+	if !as.acct.Disabled {
+		as.newChecker = m.checker
+		as.checker = m.checker(as.acct)
 	}
-	as.newChecker = m.checker
-	as.checker = m.checker(as.acct)
 	st.wg.Add(1)
 	go func() {
 		defer st.wg.Done()
 		defer close(as.done)
-		defer func() { as.checker.Close() }() // the one in use at the end
+		if as.checker != nil {
+			defer func() { as.checker.Close() }() // the one in use at the end
+		}
 		if as.after != nil {
 			select {
-			case <-as.after:
+			case <-as.after: // the previous settings' connections are closed
 			case <-ctx.Done():
 				return
 			}
+		}
+		if as.acct.Disabled {
+			m.paused(ctx, as)
+			return
 		}
 		m.loop(ctx, st, as)
 	}()
