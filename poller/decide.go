@@ -94,7 +94,7 @@ func decide(a accounts.Account, known *seen.Account, stateLost bool, in *Inbox, 
 			m, ok := described[id]
 			return m, ok
 		}
-		fr := followDismissals(known, in, present, mail, d.add)
+		fr := followDismissals(known, in, d.remove, mail, d.add)
 		followed, rebased := fr.followed, fr.rebased
 		d.describe, hold = fr.renumbered, fr.deferred
 		if len(hold) > 0 {
@@ -176,13 +176,13 @@ func dismissKey(m Mail) string {
 // re-baseline) rather than flooding the user; its dismissals are keyed, so
 // the next change carries them and mail that arrives later counts.
 // followed and rebased name the folders concerned and how many mails.
-func followDismissals(known *seen.Account, in *Inbox, present map[string]struct{}, mail func(id string) (Mail, bool), add map[string]string) followResult {
+// gone are the dismissed ids no longer unseen on the server
+// (decision.remove, before decide holds any back).
+func followDismissals(known *seen.Account, in *Inbox, gone []string, mail func(id string) (Mail, bool), add map[string]string) followResult {
 	vanished := map[string]map[string]int{} // folder → key → count
 	blank := map[string]bool{}              // folder → a vanished dismissal has no key
-	for id, key := range known.IDs {
-		if _, ok := present[id]; ok {
-			continue
-		}
+	for _, id := range gone {
+		key := known.IDs[id]
 		f, _, _, ok := ParseIMAPID(id)
 		if !ok {
 			continue

@@ -531,11 +531,7 @@ func imapDigest(env *imap.Envelope, size int64) string {
 
 // Close logs out of every connection and waits for their goroutines.
 func (ck *imapChecker) Close() error {
-	ck.watch.close()
-	if ck.sess != nil {
-		ck.sess.logout()
-		ck.sess = nil
-	}
+	ck.shut(false)
 	return nil
 }
 
@@ -544,12 +540,18 @@ func (ck *imapChecker) Close() error {
 // (the network came back, the computer woke): a polite goodbye on those
 // waits for TCP to give up, which held up the reconnect by seconds.
 func (ck *imapChecker) Drop() error {
-	ck.dropping.Store(true)
+	ck.shut(true)
+	return nil
+}
+
+// shut ends the watch's connections and the kept one, and waits for them;
+// drop as in imapSession.end.
+func (ck *imapChecker) shut(drop bool) {
+	ck.dropping.Store(drop)
 	defer ck.dropping.Store(false)
 	ck.watch.close()
 	if ck.sess != nil {
-		ck.sess.close()
+		ck.sess.end(drop)
 		ck.sess = nil
 	}
-	return nil
 }

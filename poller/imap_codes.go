@@ -13,10 +13,19 @@ import (
 // Dovecot's "(mail_max_userip_connections=10)".
 var imapLastNumber = regexp.MustCompile(`(\d{1,4})\D*$`)
 
+// imapSaidMax bounds the server's words quoted in a message to the user:
+// room for an ALERT with a help address, not for a page of text.
+const imapSaidMax = 300
+
+// imapSaid is server text (an ALERT, a response code) fit to quote to the
+// user: no control characters, at most imapSaidMax runes.
+func imapSaid(s string) string { return clipRunes(pop3Clean(s), imapSaidMax) }
+
 // imapLoginRefused explains a refused LOGIN by its response code (RFC 5530):
 // "check the password" only when the server says the credentials are wrong
 // (AUTHENTICATIONFAILED) or gives no code. err is the server's reply; the
-// caller masks the password in the result.
+// caller masks the password in ie and in the result (ie first: a password
+// the clip cut in two would escape the mask).
 func imapLoginRefused(a accounts.Account, ie *imap.Error, err error) *CheckError {
 	refused := func(kind ErrorKind, format string, args ...any) *CheckError {
 		return &CheckError{Kind: kind, Msg: fmt.Sprintf(format, args...), Err: err}
@@ -44,7 +53,7 @@ func imapLoginRefused(a accounts.Account, ie *imap.Error, err error) *CheckError
 	case imap.ResponseCodePrivacyRequired:
 		return refused(KindConfig, "%s refuses to log in without encryption: set security to tls or starttls", a.Host)
 	case imap.ResponseCodeAlert:
-		return refused(KindAuth, "login refused by %s, which says: %s", a.Host, ie.Text)
+		return refused(KindAuth, "login refused by %s, which says: %s", a.Host, imapSaid(ie.Text))
 	}
-	return refused(KindAuth, "login refused by %s [%s]", a.Host, ie.Code)
+	return refused(KindAuth, "login refused by %s [%s]", a.Host, imapSaid(string(ie.Code)))
 }

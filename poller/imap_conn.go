@@ -68,6 +68,16 @@ func (s *imapSession) close() {
 	s.c.Close()
 }
 
+// end is close when drop is set (the connection is likely dead: a goodbye
+// would wait for TCP to give up), else logout.
+func (s *imapSession) end(drop bool) {
+	if drop {
+		s.close()
+	} else {
+		s.logout()
+	}
+}
+
 // imapDial opens a logged-in session to the account's server. With idle set
 // the connection's read timeout can be stretched while IDLE runs. h receives
 // the unilateral data (nil: none).
@@ -156,6 +166,9 @@ func imapLogin(ctx context.Context, a accounts.Account, o *Options, conn net.Con
 				var ie *imap.Error
 				if !errors.As(err, &ie) {
 					return fail(imapMask(imapNetErr(a, "login", err), pw))
+				}
+				if m, ok := imapMask(ie, pw).(*imap.Error); ok {
+					ie = m // before imapLoginRefused clips its text
 				}
 				return fail(imapMask(imapLoginRefused(a, ie, err), pw))
 			}

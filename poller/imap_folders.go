@@ -96,9 +96,16 @@ func imapMarksNone(listed []imapListed) bool {
 	return true
 }
 
+// imapUnselectable reports a listed name that holds no mail of its own:
+// \Noselect or \NonExistent (a hierarchy level, or a parent of a
+// subscribed folder).
+func imapUnselectable(l imapListed) bool {
+	return slices.Contains(l.attrs, imap.MailboxAttrNoSelect) || slices.Contains(l.attrs, imap.MailboxAttrNonExistent)
+}
+
 // imapSkip reports whether "*" leaves l out.
 func imapSkip(l imapListed, byName bool) bool {
-	if slices.Contains(l.attrs, imap.MailboxAttrNoSelect) || slices.Contains(l.attrs, imap.MailboxAttrNonExistent) {
+	if imapUnselectable(l) {
 		return true
 	}
 	if slices.ContainsFunc(l.attrs, func(a imap.MailboxAttr) bool { return slices.Contains(imapSkipAttrs, a) }) {

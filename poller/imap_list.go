@@ -97,7 +97,7 @@ func imapFolders(listed []imapListed) []Folder {
 	var out []Folder
 	seen := map[string]bool{}
 	for _, l := range listed {
-		if slices.Contains(l.attrs, imap.MailboxAttrNoSelect) || slices.Contains(l.attrs, imap.MailboxAttrNonExistent) {
+		if imapUnselectable(l) {
 			continue
 		}
 		name := imapFolderName(l.name)

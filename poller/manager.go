@@ -123,8 +123,7 @@ func (m *Manager) Run(ctx context.Context) error {
 			lastWall = now
 			// Another process (mailsneaker mark-read) changed the seen set:
 			// check again so the counts follow it.
-			if t := modTime(st.store.Path()); !t.Equal(st.storeAt) {
-				st.reloadIfChanged(m.log)
+			if st.reloadIfChanged(m.log) {
 				for _, as := range st.accts {
 					pokeAcct(as)
 				}

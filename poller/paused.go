@@ -5,36 +5,24 @@ import (
 	"fmt"
 )
 
-// startPaused runs the goroutine of a paused account (enabled = false). It
-// makes no checker and holds no connection; it only answers the manager:
-// Sleep's acknowledgement, and Mark read on server with an error.
-func (m *Manager) startPaused(ctx context.Context, st *state, as *acctState) {
-	st.wg.Add(1)
-	go func() {
-		defer st.wg.Done()
-		defer close(as.done)
-		if as.after != nil {
-			select {
-			case <-as.after: // the previous settings' connections are closed
-			case <-ctx.Done():
-				return
-			}
+// paused is the goroutine of a paused account (enabled = false). It makes
+// no checker and holds no connection; it only answers the manager: Sleep's
+// acknowledgement, and Mark read on server with an error.
+func (m *Manager) paused(ctx context.Context, as *acctState) {
+	for {
+		p, ok := m.next(ctx, as)
+		if !ok {
+			return
 		}
-		for {
-			p, ok := m.next(ctx, as)
-			if !ok {
-				return
-			}
-			if p.closed != nil {
-				p.closed()
-			}
-			select {
-			case <-as.poke:
-			case j := <-as.marks:
-				j.reply <- markResult{err: fmt.Errorf("account %q is paused (enabled = false)", as.acct.Name)}
-			case <-ctx.Done():
-				return
-			}
+		if p.closed != nil {
+			p.closed()
 		}
-	}()
+		select {
+		case <-as.poke:
+		case j := <-as.marks:
+			j.reply <- markResult{err: fmt.Errorf("account %q is paused (enabled = false)", as.acct.Name)}
+		case <-ctx.Done():
+			return
+		}
+	}
 }

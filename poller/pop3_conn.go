@@ -301,10 +301,13 @@ func (d *pop3Dialer) close() {
 func pop3OK(line string) bool { return line == "+OK" || strings.HasPrefix(line, "+OK ") }
 
 // pop3Clip shortens what a server said for an error message.
-func pop3Clip(s string) string {
+func pop3Clip(s string) string { return clipRunes(s, 80) }
+
+// clipRunes is s, made valid UTF-8, cut to n runes.
+func clipRunes(s string, n int) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
-	if r := []rune(s); len(r) > 80 {
-		return string(r[:80]) + "…"
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
 	}
 	return s
 }

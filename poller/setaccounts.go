@@ -77,6 +77,12 @@ func (m *Manager) setAccounts(st *state, next []accounts.Account) {
 			continue
 		}
 		as.cancel()
+		if ack := as.sleepAck; ack != nil {
+			// A Sleep waits for this account's connections: they are
+			// closed once its goroutine has ended.
+			as.sleepAck = nil
+			go func() { <-as.done; ack() }()
+		}
 		if !ok || from[name] != as {
 			st.store.RemoveAccount(name)
 			saveStore = true

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"mailsneaker/accounts"
+	"mailsneaker/internal/testenv"
 )
 
 // connChecker records what the manager does with its connection: Check
@@ -173,5 +174,39 @@ func TestManagerSleepBounded(t *testing.T) {
 	defer cancel2()
 	if err := m.Sleep(ctx2); err != nil {
 		t.Fatalf("Sleep once the check ended = %v", err)
+	}
+}
+
+// TestManagerSleepAccountRemoved: an account removed (or restarted with new
+// settings) while a Sleep waits for its connections still answers that
+// Sleep once its goroutine has closed them; Sleep does not wait out its
+// deadline for an account that is gone.
+func TestManagerSleepAccountRemoved(t *testing.T) {
+	ck := &stuckChecker{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	a := accounts.Account{Name: "a", Protocol: accounts.IMAP, Host: "127.0.0.1", Port: 1, Username: "u",
+		PollInterval: time.Hour}.WithDefaults()
+	m, _, stop := startManager(t, ManagerOptions{Accounts: []accounts.Account{a}, Store: mustOpenStore(t, t.TempDir()),
+		NewChecker: func(accounts.Account) Checker { return ck }})
+	defer stop()
+	select {
+	case <-ck.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no check within 10 s")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	slept := make(chan error, 1)
+	go func() { slept <- m.Sleep(ctx) }()
+	// The account, stuck in its check, has not answered the Sleep yet.
+	testenv.Eventually(t, 5*time.Second, func() bool {
+		waiting, err := call(ctx, m, func(st *state) bool { return st.accts["a"].sleepAck != nil })
+		return err == nil && waiting
+	}, "the Sleep to reach the account")
+	if err := m.SetAccounts(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	close(ck.release) // the check ends; the removed account's goroutine ends
+	if err := <-slept; err != nil {
+		t.Fatalf("Sleep with the account removed meanwhile = %v, want nil", err)
 	}
 }

@@ -267,18 +267,25 @@ func (m *Manager) save(st *state, as *acctState) {
 }
 
 // reloadIfChanged picks up what another process (mailsneaker mark-read)
-// wrote since this one last read or wrote the state file.
-func (st *state) reloadIfChanged(log *slog.Logger) {
-	if t := modTime(st.store.Path()); !t.Equal(st.storeAt) {
-		if err := st.store.Reload(); err != nil {
-			log.Warn("cannot reload the seen-mail state", "err", err)
-			return
-		}
-		st.storeAt = modTime(st.store.Path())
-		for _, as := range st.accts {
-			as.seen = nil
-		}
+// wrote since this one last read or wrote the state file, and reports
+// whether it did. A file that cannot be read is tried again only once it
+// changes again: every check and every tick would otherwise read it, and
+// warn, for as long as it stays unreadable.
+func (st *state) reloadIfChanged(log *slog.Logger) bool {
+	t := modTime(st.store.Path())
+	if t.Equal(st.storeAt) {
+		return false
 	}
+	st.storeAt = t
+	if err := st.store.Reload(); err != nil {
+		log.Warn("cannot reload the seen-mail state", "err", err)
+		return false
+	}
+	st.storeAt = modTime(st.store.Path())
+	for _, as := range st.accts {
+		as.seen = nil
+	}
+	return true
 }
 
 func modTime(path string) time.Time {

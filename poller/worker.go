@@ -12,31 +12,34 @@ import (
 func (m *Manager) start(st *state, as *acctState) {
 	ctx, cancel := context.WithCancel(st.ctx)
 	as.cancel = cancel
-	if as.acct.Disabled {
-		m.startPaused(ctx, st, as)
-		return
+	if !as.acct.Disabled {
+		as.newChecker = m.checker
+		as.checker = m.checker(as.acct)
 	}
-	as.newChecker = m.checker
-	as.checker = m.checker(as.acct)
 	st.wg.Add(1)
 	go func() {
 		defer st.wg.Done()
 		defer close(as.done)
-		defer func() { as.checker.Close() }() // the one in use at the end
+		if as.checker != nil {
+			defer func() { as.checker.Close() }() // the one in use at the end
+		}
 		if as.after != nil {
 			select {
-			case <-as.after:
+			case <-as.after: // the previous settings' connections are closed
 			case <-ctx.Done():
 				return
 			}
+		}
+		if as.acct.Disabled {
+			m.paused(ctx, as)
+			return
 		}
 		m.loop(ctx, st, as)
 	}()
 }
 
 // loop is an account's goroutine: check, then wait for a push, the poll
-// interval or a poke; on errors wait with capped, jittered backoff, except
-// after a refused login (KindAuth), which waits for a poke.
+// interval or a poke; on errors wait as errWait says.
 func (m *Manager) loop(ctx context.Context, st *state, as *acctState) {
 	fails := 0
 	for {
@@ -77,36 +80,24 @@ func (m *Manager) loop(ctx context.Context, st *state, as *acctState) {
 		// snapshot can say when the next try is.
 		var wait time.Duration
 		r := result{as: as, name: as.acct.Name, inbox: inbox, err: err, at: time.Now()}
-		// A refused password waits for the user; a refused OAuth2 access
-		// token is retried: the source dropped it and gets a fresh one.
-		waitUser := err != nil && KindOf(err) == KindAuth && !as.acct.OAuth2()
-		if err != nil && !waitUser {
-			fails++
-			wait = max(backoff(m.o.BackoffMin, m.o.BackoffMax, fails), minPoll(as))
-			if KindOf(err) == KindSignIn {
-				wait = max(wait, signInWait) // until the user signs in (CheckNow pokes)
+		if err != nil {
+			wait = m.errWait(as, err, fails+1)
+			if wait != untilPoked {
+				fails++
+				r.retry = r.at.Add(wait)
 			}
-			r.retry = r.at.Add(wait)
 		}
 		select {
 		case st.results <- r:
 		case <-ctx.Done():
 			return
 		}
-		if waitUser {
-			// Trying a refused password again can lock the account on
-			// some servers: wait for Check now, Reconnect, or new
-			// settings (which restart this goroutine).
-			m.log.Debug("login refused; waiting for the user", "account", as.acct.Name, "err", err)
-			select {
-			case <-as.poke:
-				continue
-			case <-ctx.Done():
-				return
-			}
-		}
 		if err != nil {
-			m.log.Debug("check failed; retrying", "account", as.acct.Name, "in", wait.Round(time.Millisecond), "err", err)
+			if wait == untilPoked {
+				m.log.Debug("login refused; waiting for the user", "account", as.acct.Name, "err", err)
+			} else {
+				m.log.Debug("check failed; retrying", "account", as.acct.Name, "in", wait.Round(time.Millisecond), "err", err)
+			}
 			if !sleep(ctx, wait, as.poke) {
 				return
 			}
@@ -237,12 +228,38 @@ func backoff(lo, hi time.Duration, fails int) time.Duration {
 	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }
 
-// sleep waits d, a poke, or ctx; false means ctx ended.
+// untilPoked is the wait (errWait, sleep) that only a poke or ctx ends.
+const untilPoked time.Duration = -1
+
+// errWait is the wait after failed check number fails (1, 2, ...): capped,
+// jittered backoff, no shorter than the server allows. An error only the
+// user can fix waits for them (Check now, Reconnect and new settings end
+// any wait): a refused password waits untilPoked, since trying it again
+// can lock the account on some servers; KindSignIn waits at least
+// signInWait. A refused OAuth2 access token is retried: the source dropped
+// it and gets a fresh one.
+func (m *Manager) errWait(as *acctState, err error, fails int) time.Duration {
+	switch KindOf(err) {
+	case KindAuth:
+		if !as.acct.OAuth2() {
+			return untilPoked
+		}
+	case KindSignIn:
+		return max(backoff(m.o.BackoffMin, m.o.BackoffMax, fails), minPoll(as), signInWait)
+	}
+	return max(backoff(m.o.BackoffMin, m.o.BackoffMax, fails), minPoll(as))
+}
+
+// sleep waits d (untilPoked: no time), a poke, or ctx; false means ctx ended.
 func sleep(ctx context.Context, d time.Duration, poke <-chan struct{}) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
+	var timeout <-chan time.Time
+	if d != untilPoked {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timeout = t.C
+	}
 	select {
-	case <-t.C:
+	case <-timeout:
 		return true
 	case <-poke:
 		return true
