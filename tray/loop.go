@@ -64,8 +64,6 @@ type loop struct {
 	shown       Menu
 	drawn       poller.Snapshot // the snapshot shown: what Mark all read marks
 	haveDrawn   bool
-	icon        icons.State
-	haveIcon    bool
 	cancelGen   context.CancelFunc
 	notices     map[string]string // account → last Notice passed on
 	wake        <-chan time.Time  // fires at wakeAt; nil when no pause runs
@@ -268,14 +266,13 @@ func (l *loop) draw(m Menu, s poller.Snapshot) {
 	for _, it := range m.Items {
 		l.add(gen, nil, it, s)
 	}
-	if !l.haveIcon || m.Icon != l.icon {
-		l.ui.SetIcon(icons.ForTray(m.Icon))
-		l.icon, l.haveIcon = m.Icon, true
-	}
-	// Title and tooltip are set on every rebuild, not only on change: fyne
-	// keeps a value set while it is still exporting its D-Bus object only in
-	// memory, so re-setting repairs a start-up race at the next change. The
-	// title comes last, so a host that sees it change sees the whole menu.
+	// Icon, title and tooltip are set on every rebuild, not only on change:
+	// fyne keeps a value set while it is still exporting its D-Bus object
+	// only in memory, so re-setting repairs a start-up race at the next
+	// rebuild (set only on change, the first icon stayed lost until the
+	// count changed). The title comes last, so a host that sees it change
+	// sees the whole menu.
+	l.ui.SetIcon(icons.ForTray(m.Icon))
 	l.ui.SetTooltip(m.Tooltip)
 	l.ui.SetTitle(m.Title)
 	l.shown, l.drawn = m, s

@@ -467,3 +467,23 @@ func waitMark(t *testing.T, e *fakeEngine) markCall {
 	}
 	return markCall{}
 }
+
+// TestLoopSetsIconOnEveryRebuild: the icon is set on every rebuild, as
+// title and tooltip are, not only when it changes. fyne.io/systray keeps an
+// icon set while it is still exporting its D-Bus object only in memory;
+// set only on change, the icon of the start stayed lost — a tray item with
+// no icon — until the count changed.
+func TestLoopSetsIconOnEveryRebuild(t *testing.T) {
+	e := newFakeEngine()
+	e.publish(snap(1, "a"))
+	u, _, _, _ := startLoop(t, e, Options{})
+	u.waitBuilt(t, "From a")
+	e.publish(snap(2, "b")) // the same icon (1 new), another menu
+	u.waitBuilt(t, "From b")
+	u.mu.Lock()
+	icons, resets := u.icons, u.resets
+	u.mu.Unlock()
+	if icons != resets {
+		t.Errorf("the icon was set %d times in %d rebuilds; want it set on each", icons, resets)
+	}
+}
