@@ -531,7 +531,11 @@ func imapDigest(env *imap.Envelope, size int64) string {
 
 // Close logs out of every connection and waits for their goroutines.
 func (ck *imapChecker) Close() error {
-	ck.shut(false)
+	ck.watch.close()
+	if ck.sess != nil {
+		ck.sess.logout()
+		ck.sess = nil
+	}
 	return nil
 }
 
@@ -540,18 +544,12 @@ func (ck *imapChecker) Close() error {
 // (the network came back, the computer woke): a polite goodbye on those
 // waits for TCP to give up, which held up the reconnect by seconds.
 func (ck *imapChecker) Drop() error {
-	ck.shut(true)
-	return nil
-}
-
-// shut ends the watch's connections and the kept one, and waits for them;
-// drop as in imapSession.end.
-func (ck *imapChecker) shut(drop bool) {
-	ck.dropping.Store(drop)
+	ck.dropping.Store(true)
 	defer ck.dropping.Store(false)
 	ck.watch.close()
 	if ck.sess != nil {
-		ck.sess.end(drop)
+		ck.sess.close()
 		ck.sess = nil
 	}
+	return nil
 }

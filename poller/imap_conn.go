@@ -68,16 +68,6 @@ func (s *imapSession) close() {
 	s.c.Close()
 }
 
-// end is close when drop is set (the connection is likely dead: a goodbye
-// would wait for TCP to give up), else logout.
-func (s *imapSession) end(drop bool) {
-	if drop {
-		s.close()
-	} else {
-		s.logout()
-	}
-}
-
 // imapDial opens a logged-in session to the account's server. With idle set
 // the connection's read timeout can be stretched while IDLE runs. h receives
 // the unilateral data (nil: none).

@@ -134,7 +134,13 @@ func (ck *imapChecker) idle(ctx context.Context, folder string, expect imapStatu
 		}
 		return err
 	}
-	defer func() { s.end(ck.dropping.Load()) }()
+	defer func() {
+		if ck.dropping.Load() {
+			s.close()
+		} else {
+			s.logout()
+		}
+	}()
 
 	condStore := s.caps.Has(imap.CapCondStore)
 	// Until IDLE runs, a cancelled ctx closes the connection; then it
