@@ -22,7 +22,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -86,10 +85,6 @@ type imapChecker struct {
 	idlers      map[string]*imapIdler
 	changed     chan struct{} // an IDLE connection saw a change; cap 1
 	dead        chan struct{} // an idler ended; cap 1
-
-	// dropping is set while Drop closes the connections: the idlers then
-	// close theirs without DONE or LOGOUT.
-	dropping atomic.Bool
 }
 
 // NewIMAP returns the checker of an IMAP account. It does no I/O.
@@ -534,21 +529,6 @@ func (ck *imapChecker) Close() error {
 	ck.watch.close()
 	if ck.sess != nil {
 		ck.sess.logout()
-		ck.sess = nil
-	}
-	return nil
-}
-
-// Drop closes every connection at once, with no DONE and no LOGOUT, and
-// waits for their goroutines. It is for connections that are likely dead
-// (the network came back, the computer woke): a polite goodbye on those
-// waits for TCP to give up, which held up the reconnect by seconds.
-func (ck *imapChecker) Drop() error {
-	ck.dropping.Store(true)
-	defer ck.dropping.Store(false)
-	ck.watch.close()
-	if ck.sess != nil {
-		ck.sess.close()
 		ck.sess = nil
 	}
 	return nil

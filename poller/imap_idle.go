@@ -134,13 +134,7 @@ func (ck *imapChecker) idle(ctx context.Context, folder string, expect imapStatu
 		}
 		return err
 	}
-	defer func() {
-		if ck.dropping.Load() {
-			s.close()
-		} else {
-			s.logout()
-		}
-	}()
+	defer s.logout()
 
 	condStore := s.caps.Has(imap.CapCondStore)
 	// Until IDLE runs, a cancelled ctx closes the connection; then it
@@ -207,10 +201,6 @@ func (ck *imapChecker) idle(ctx context.Context, folder string, expect imapStatu
 			closed = true
 		}
 		t.Stop()
-		if ctx.Err() != nil && ck.dropping.Load() {
-			s.close() // DONE would wait on a dead connection: Drop
-			return nil
-		}
 		if ctx.Err() != nil {
 			s.idle.setReadTimeout(imapLogoutTimeout)
 		} else {

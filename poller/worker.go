@@ -48,12 +48,8 @@ func (m *Manager) loop(ctx context.Context, st *state, as *acctState) {
 		if !ok {
 			return
 		}
-		switch {
-		case p.asleep != nil:
-			closeChecker(as) // before suspend: the network still works, say goodbye
-			fails = 0
-		case p.reconnect:
-			dropChecker(as) // after a wake or network change: they are likely dead
+		if p.reconnect || p.asleep != nil {
+			closeChecker(as)
 			fails = 0
 		}
 		if p.closed != nil {
@@ -195,20 +191,6 @@ func recovered(log *slog.Logger, as *acctState, op string, r any) error {
 func closeChecker(as *acctState) {
 	defer func() { recover() }() // a broken checker may fail to close, too
 	as.checker.Close()
-}
-
-// dropper is a Checker that can also close its connections at once,
-// without a goodbye that would wait on a dead connection.
-type dropper interface{ Drop() error }
-
-func dropChecker(as *acctState) {
-	d, ok := as.checker.(dropper)
-	if !ok {
-		closeChecker(as)
-		return
-	}
-	defer func() { recover() }() // as closeChecker
-	d.Drop()
 }
 
 func pokeAcct(as *acctState) {

@@ -55,33 +55,3 @@ func TestPacketsDroppedOrRefused(t *testing.T) {
 	}
 	r.stop(t)
 }
-
-// TestReconnectDropsDeadConnections: when the network comes back, the
-// connections from before are likely dead, and a polite DONE or LOGOUT on
-// them waits until TCP gives up — seconds in which the count stays wrong.
-// So Reconnect drops them without a word: the proxy stalls them (their
-// bytes go nowhere, as after a real outage) and must see not one byte
-// written on them, while the new connections count the mail that came.
-func TestReconnectDropsDeadConnections(t *testing.T) {
-	d := testenv.StartDovecot(t)
-	user, pw := d.AddUser(t)
-	p := startProxy(t, d.Addr(d.IMAPS))
-	r := runManager(t, d, p.addr, user, pw)
-	waitSnapshot(t, r.snaps, "the first check", 30*time.Second, func(s poller.AccountSnapshot) bool {
-		return s.State == poller.StateOK && s.New == 0
-	})
-	waitConns(t, d, user, "the check and IDLE connections", func(c []string) bool { return len(c) == 2 })
-
-	p.stall()
-	d.Deliver(t, user, testenv.Message("Ann <ann@example.com>", "while away", "x"))
-	if err := r.m.Reconnect(r.ctx); err != nil {
-		t.Fatal(err)
-	}
-	waitSnapshot(t, r.snaps, "the count on new connections", 60*time.Second, func(s poller.AccountSnapshot) bool {
-		return s.State == poller.StateOK && s.New == 1
-	})
-	if n := p.stalledSent(); n != 0 {
-		t.Errorf("Reconnect wrote %d bytes (DONE, LOGOUT) on the dead connections; want them dropped at once", n)
-	}
-	r.stop(t)
-}

@@ -21,8 +21,6 @@ type proxy struct {
 	mode    string
 	ln      net.Listener
 	conns   map[net.Conn]bool // client side → bytes were dropped
-	stalled map[net.Conn]bool // client side → dead for good (see stall)
-	sent    int               // bytes the client sent on stalled connections
 	wg      sync.WaitGroup
 	stopped bool
 }
@@ -33,7 +31,7 @@ func startProxy(t testing.TB, target string) *proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proxy{t: t, target: target, addr: ln.Addr().String(), mode: "forward", conns: map[net.Conn]bool{}, stalled: map[net.Conn]bool{}}
+	p := &proxy{t: t, target: target, addr: ln.Addr().String(), mode: "forward", conns: map[net.Conn]bool{}}
 	p.serve(ln)
 	t.Cleanup(p.close)
 	return p
@@ -93,12 +91,6 @@ func (p *proxy) pump(from, to, client net.Conn) {
 			if drop {
 				p.conns[client] = true
 			}
-			if p.stalled[client] {
-				drop = true
-				if from == client {
-					p.sent += n
-				}
-			}
 			p.mu.Unlock()
 			if !drop {
 				if _, werr := to.Write(buf[:n]); werr != nil {
@@ -110,24 +102,6 @@ func (p *proxy) pump(from, to, client net.Conn) {
 			return
 		}
 	}
-}
-
-// stall makes every open connection dead for good, as after a network
-// outage that TCP has not noticed yet: their bytes go nowhere and they are
-// not closed. New connections are forwarded. stalledSent tells how many
-// bytes the client wrote on them since.
-func (p *proxy) stall() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for c := range p.conns {
-		p.stalled[c] = true
-	}
-}
-
-func (p *proxy) stalledSent() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.sent
 }
 
 // set switches the mode.
